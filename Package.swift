@@ -1,0 +1,74 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "livestreamd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "livestreamd", targets: ["livestreamd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libfcgi from Debian's libfcgi-dev.
+        .systemLibrary(
+            name: "CFastCGI",
+            path: "Sources/CFastCGI",
+            providers: [.apt(["libfcgi-dev"])]
+        ),
+        // Transport: a concurrent FastCGI responder over libfcgi.
+        .target(
+            name: "FastCGIServer",
+            dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The seams, the stream record, the controller, configuration and the plugin registry.
+        .target(
+            name: "LivestreamCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Transport-free REST layer: routing, JSON, auth, OpenAPI document.
+        .target(
+            name: "LivestreamAPI",
+            dependencies: ["LivestreamCore", .product(name: "Logging", package: "swift-log")],
+            resources: [.embedInCode("openapi.json")],
+            swiftSettings: strict
+        ),
+
+        // Plugins: each depends on the core only and registers itself by name.
+        .target(name: "FileStorage", dependencies: ["LivestreamCore"], path: "Plugins/FileStorage", swiftSettings: strict),
+        .target(name: "NoCDN", dependencies: ["LivestreamCore"], path: "Plugins/NoCDN", swiftSettings: strict),
+        .target(name: "LocalMedia", dependencies: ["LivestreamCore"], path: "Plugins/LocalMedia", swiftSettings: strict),
+        .target(name: "FileArchive", dependencies: ["LivestreamCore"], path: "Plugins/FileArchive", swiftSettings: strict),
+        .target(name: "HLSSplitter", dependencies: ["LivestreamCore"], path: "Plugins/HLSSplitter", swiftSettings: strict),
+
+        .executableTarget(
+            name: "livestreamd",
+            dependencies: [
+                "FastCGIServer", "LivestreamCore", "LivestreamAPI",
+                "FileStorage", "NoCDN", "LocalMedia", "FileArchive", "HLSSplitter",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Test support: a second process writing to a file store (used by FileStorageTests).
+        .executableTarget(
+            name: "StoreHammer",
+            dependencies: ["FileStorage", "LivestreamCore"],
+            path: "Tests/StoreHammer",
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "LivestreamCoreTests", dependencies: ["LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "LivestreamAPITests", dependencies: ["LivestreamAPI", "LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "FileStorageTests", dependencies: ["FileStorage", "LivestreamCore", "StoreHammer"], swiftSettings: strict),
+        .testTarget(name: "FileArchiveTests", dependencies: ["FileArchive", "LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "HLSSplitterTests", dependencies: ["HLSSplitter", "LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "LocalMediaTests", dependencies: ["LocalMedia", "LivestreamCore"], swiftSettings: strict),
+    ]
+)

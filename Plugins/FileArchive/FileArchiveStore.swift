@@ -1,0 +1,94 @@
+import Foundation
+import LivestreamCore
+
+/// Archive plugin `file`: session folders under a directory that nginx serves.
+///
+/// Roots are `file://<absolute directory>/<folders>/`. Segment lengths come from the
+/// segment lists (`*.csv`, `name,start,end` per line) the archiver writes beside the
+/// segments; a segment missing from every list has an unknown length.
+public struct FileArchiveStore: ArchiveStore {
+    /// Absolute archive directory, without a trailing slash.
+    public let directory: String
+
+    public init(directory: String) throws {
+        let absolute = FileArchiveStore.absolute(directory)
+        do {
+            try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+        } catch {
+            throw ConfigurationError("cannot create the archive directory \(absolute): \(error.localizedDescription)")
+        }
+        self.directory = absolute
+    }
+
+    public func sessionRoot(streamId: String, startedAt: Int64, requestedPath: String?) throws -> String {
+        let relative = try requestedPath.map { try ArchivePath.relativeSegments($0).joined(separator: "/") + "/" }
+            ?? ArchivePath.dated(streamId: streamId, startedAt: startedAt)
+        let folder = directory + "/" + relative
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: folder), existing.contains(where: { $0.hasSuffix(".ts") }) {
+            throw ServiceError(.conflict, code: "path_in_use", "path \(relative) already holds an archive")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ServiceError.internal("archive: cannot create the session folder \(relative)")
+        }
+        return "file://" + folder
+    }
+
+    public func listSegments(root: String) throws -> [ArchiveSegment] {
+        let folder = try self.folder(of: root)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var durations: [String: Double] = [:]
+        for list in names where list.hasSuffix(".csv") {
+            guard let text = try? String(contentsOfFile: folder + list, encoding: .utf8) else { continue }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let fields = line.split(separator: ",")
+                guard fields.count == 3, let start = Double(fields[1]), let end = Double(fields[2]), end > start else { continue }
+                durations[String(fields[0]).split(separator: "/").last.map(String.init) ?? ""] = end - start
+            }
+        }
+        return names.compactMap { ArchiveSegment(fileName: $0, duration: durations[$0]) }
+    }
+
+    public func writePlaylist(root: String, fileName: String, contents: String) throws -> String {
+        let folder = try self.folder(of: root)
+        let temporary = folder + ".tmp-" + fileName
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(contents.utf8)),
+            rename(temporary, folder + fileName) == 0
+        else {
+            unlink(temporary)
+            throw ServiceError.internal("archive: cannot write \(fileName)")
+        }
+        return String(folder.dropFirst(directory.count + 1)) + fileName
+    }
+
+    /// The session folder (with trailing slash) of a root inside this archive.
+    public func folder(of root: String) throws(ServiceError) -> String {
+        let prefix = "file://" + directory + "/"
+        guard root.hasPrefix(prefix), root.hasSuffix("/") else {
+            throw ServiceError.internal("archive root \(root) is not inside the file archive \(directory)")
+        }
+        let relative = String(root.dropFirst(prefix.count).dropLast())
+        _ = try ArchivePath.relativeSegments(relative)
+        return String(root.dropFirst("file://".count))
+    }
+
+    static func absolute(_ path: String) -> String {
+        var result = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
+        return (result as NSString).standardizingPath
+    }
+}
+
+/// Registers archive plugin `file`.
+public enum FileArchivePlugin {
+    public static let options = [
+        ConfigOption("archive.file.directory", .string, default: "var/archive", help: "directory holding session folders (served by nginx under /archive/)"),
+    ]
+
+    public static func register(in registry: inout PluginRegistry) {
+        registry.registerArchive("file", summary: "session folders in a local directory served by nginx", options: options) { context in
+            try FileArchiveStore(directory: try context.configuration.requiredString("archive.file.directory"))
+        }
+    }
+}

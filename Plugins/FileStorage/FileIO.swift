@@ -1,0 +1,73 @@
+import Foundation
+import LivestreamCore
+
+/// Small POSIX file operations with the durability the store needs.
+enum FileIO {
+    /// The whole file, or nil if it does not exist.
+    static func read(_ path: String) throws -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw failure("open \(lastComponent(path))")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("read \(lastComponent(path))")
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Temp file in the same directory, fsync, rename over `path`, fsync the directory.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
+        let temporary = directory + "/.tmp-" + Identifier.secret(bytes: 8)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw failure("create a temporary file") }
+        var written = 0
+        let ok = bytes.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let count = Foundation.write(fd, raw.baseAddress! + written, raw.count - written)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                written += count
+            }
+            return fsync(fd) == 0
+        }
+        let error = failure("write \(lastComponent(path))")
+        close(fd)
+        guard ok else {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let renameError = failure("replace \(lastComponent(path))")
+            unlink(temporary)
+            throw renameError
+        }
+        try syncDirectory(directory)
+    }
+
+    static func syncDirectory(_ directory: String) throws {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("open the storage directory") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw failure("sync the storage directory") }
+    }
+
+    /// A 500 naming the operation and errno (paths are ours, never secrets).
+    static func failure(_ operation: String) -> ServiceError {
+        ServiceError.internal("storage: cannot \(operation): \(String(cString: strerror(errno)))")
+    }
+
+    private static func lastComponent(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+}

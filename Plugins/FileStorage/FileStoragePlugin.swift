@@ -1,0 +1,14 @@
+import LivestreamCore
+
+/// Registers storage plugin `file`.
+public enum FileStoragePlugin {
+    public static let options = [
+        ConfigOption("storage.file.directory", .string, default: "var/streams", help: "directory holding one JSON document per stream"),
+    ]
+
+    public static func register(in registry: inout PluginRegistry) {
+        registry.registerStorage("file", summary: "one JSON document per stream in a directory (atomic replace, flock compare-and-set)", options: options) { context in
+            try FileStreamStore(directory: try context.configuration.requiredString("storage.file.directory"), logger: context.logger)
+        }
+    }
+}

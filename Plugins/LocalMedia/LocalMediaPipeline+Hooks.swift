@@ -1,0 +1,89 @@
+import Foundation
+import LivestreamCore
+
+/// The nginx-rtmp callbacks (`on_publish`, `on_publish_done`) and the archiver's question.
+extension LocalMediaPipeline {
+    /// `on_publish`: 302 to the public name when the key is right, the stream started and the pipeline free; 403 otherwise.
+    func publish(_ request: InternalRequest) throws -> InternalResponse {
+        let key = request.fields["name"] ?? ""
+        guard request.fields["app"] == settings.ingestApp else { return refuse("publish to an unknown application") }
+        guard let client = request.fields["clientid"], !client.isEmpty else { return refuse("publish without a client id") }
+        guard let streamId = IngestKey.streamId(of: key), let record = try store.get(id: streamId),
+            let pipeline = IngestKey.pipeline(of: key, in: record)
+        else {
+            return refuse("publish with an unknown stream key")
+        }
+        guard record.started else { return refuse("publish to stopped stream \(streamId)") }
+        var accepted = false
+        try updateMediaState(streamId) { record in
+            var publishers = Publishers(record.mediaState)
+            guard record.started, publishers.clients[pipeline] == nil else {
+                accepted = false
+                return
+            }
+            publishers.clients[pipeline] = client
+            publishers.store(into: &record.mediaState)
+            accepted = true
+        }
+        guard accepted else { return refuse("second publisher on pipeline \(pipeline) of stream \(streamId)") }
+        logger.info("publisher accepted", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "client": "\(client)"])
+        // A bare name in Location renames the stream for everything after the hook (see shared/FINDINGS.md).
+        return InternalResponse(status: 302, headers: [("Location", IngestKey.publicName(streamId: streamId, pipeline: pipeline))])
+    }
+
+    /// `on_publish_done`: forgets the publisher (matched by client id; `name` is still the key).
+    func publishDone(_ request: InternalRequest) throws -> InternalResponse {
+        guard let streamId = IngestKey.streamId(of: request.fields["name"] ?? ""), let client = request.fields["clientid"] else {
+            return InternalResponse(status: 200)
+        }
+        try updateMediaState(streamId) { record in
+            var publishers = Publishers(record.mediaState)
+            publishers.clients = publishers.clients.filter { $0.value != client }
+            publishers.store(into: &record.mediaState)
+        }
+        return InternalResponse(status: 200)
+    }
+
+    /// The archiver's question: where does this public stream's segments go?
+    ///
+    /// Answers four lines: session folder, file name prefix (`_<pipeline>-<session start>`),
+    /// first counter (after any segments already there, so a restarted archiver never
+    /// overwrites) and segment length.
+    func archiveTarget(_ request: InternalRequest) throws -> InternalResponse {
+        guard let (streamId, pipeline) = IngestKey.parsePublicName(request.fields["name"] ?? ""),
+            let record = try store.get(id: streamId)
+        else {
+            return InternalResponse(status: 404, body: "unknown stream\n")
+        }
+        guard record.started, let session = record.currentSessionId, let root = record.archivesPath[session], root.hasPrefix("file://") else {
+            return InternalResponse(status: 409, body: "stream is not started\n")
+        }
+        let folder = String(root.dropFirst("file://".count))
+        let prefix = "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0)
+        let existing = (try? archive.listSegments(root: root)) ?? []
+        let next = (existing.filter { $0.pipeline == pipeline }.map(\.counter).max() ?? 0) + 1
+        return InternalResponse(status: 200, body: "\(folder)\n\(prefix)\n\(next)\n\(record.segmentLength)\n")
+    }
+
+    private func refuse(_ reason: String) -> InternalResponse {
+        logger.notice("publish refused", metadata: ["reason": "\(reason)"])
+        return InternalResponse(status: 403, body: "refused\n")
+    }
+
+    /// Compare-and-set of the record's media state, retried on version conflicts.
+    private func updateMediaState(_ streamId: String, _ change: (inout StreamRecord) -> Void) throws {
+        for _ in 0..<8 {
+            guard var record = try store.get(id: streamId) else { return }
+            let before = record.mediaState
+            change(&record)
+            if record.mediaState == before { return }
+            do {
+                _ = try store.replace(record)
+                return
+            } catch let error as ServiceError where error.code == "version_conflict" {
+                continue
+            }
+        }
+        throw ServiceError.versionConflict(streamId)
+    }
+}

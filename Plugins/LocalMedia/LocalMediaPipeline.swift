@@ -1,0 +1,123 @@
+import Foundation
+import LivestreamCore
+import Logging
+
+/// Media plugin `local`: nginx-rtmp on this host, HLS by nginx, archives by ffmpeg.
+///
+/// Ingest URLs are `rtmp://HOST:PORT/<ingest app>/<id>_<secret>` (one secret per
+/// pipeline). nginx-rtmp asks `rtmp/publish` before accepting a publisher; the hook
+/// checks the key and that the stream is started, then renames the stream to its
+/// public name (`<id>` for pipeline 1, `<id>-backup` for pipeline 2), so HLS folders,
+/// playback URLs and archives never carry the key. The ingest application pushes the
+/// stream to the HLS application and runs the archiver (`nginx/archiver.sh`), which
+/// asks `rtmp/archive` where to write. Stop drops the publisher through
+/// nginx-rtmp's control module; a reconnecting encoder is refused by the hook.
+public struct LocalMediaPipeline: MediaPipeline {
+    /// Where encoders and viewers reach nginx, and where its control module listens.
+    public struct Settings: Sendable {
+        /// `rtmp://HOST:PORT` as encoders see it.
+        public var rtmpURL: String
+        public var ingestApp: String
+        /// Base URL of the live HLS folders.
+        public var hlsURL: String
+        /// `rtmp_control` base on the loopback listener.
+        public var controlURL: String
+
+        public init(rtmpURL: String, ingestApp: String, hlsURL: String, controlURL: String) {
+            self.rtmpURL = rtmpURL.hasSuffix("/") ? String(rtmpURL.dropLast()) : rtmpURL
+            self.ingestApp = ingestApp
+            self.hlsURL = hlsURL.hasSuffix("/") ? String(hlsURL.dropLast()) : hlsURL
+            self.controlURL = controlURL.hasSuffix("/") ? String(controlURL.dropLast()) : controlURL
+        }
+    }
+
+    let settings: Settings
+    let store: any StreamStore
+    let archive: any ArchiveStore
+    let logger: Logger
+
+    public init(settings: Settings, store: any StreamStore, archive: any ArchiveStore, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.archive = archive
+        self.logger = logger
+    }
+
+    public func create(streamId: String, segmentLength: Int) throws -> MediaResources {
+        let base = "\(settings.rtmpURL)/\(settings.ingestApp)/"
+        return MediaResources(
+            rtmp1: base + IngestKey.make(streamId: streamId),
+            rtmp2: base + IngestKey.make(streamId: streamId),
+            viewerEndpoint: "\(settings.hlsURL)/\(streamId)/index.m3u8",
+            liveChannelId: streamId, liveInputId: streamId, packageChannelId: streamId, packageEndpointId: streamId)
+    }
+
+    public func start(_ record: StreamRecord, session: SessionPlan) throws -> [String: JSONValue] {
+        guard session.archiveRoot.hasPrefix("file://") else {
+            throw ServiceError.internal("the local pipeline archives to file:// roots only; configure archive.backend = file")
+        }
+        return [:]
+    }
+
+    public func stop(_ record: StreamRecord) throws -> [String: JSONValue] {
+        dropPublishers(of: record.id)
+        return [:]
+    }
+
+    public func updatePackaging(_ record: StreamRecord, startoverWindowSeconds: Int, keyRotationInterval: Int) throws {
+        // nginx's HLS has no startover window or key rotation; the values are only stored.
+    }
+
+    public func delete(_ record: StreamRecord) throws {
+        if record.started || !Publishers(record.mediaState).isEmpty { dropPublishers(of: record.id) }
+    }
+
+    public var internalEndpoints: [InternalEndpoint] {
+        [
+            InternalEndpoint(path: "rtmp/publish") { try publish($0) },
+            InternalEndpoint(path: "rtmp/publish_done") { try publishDone($0) },
+            InternalEndpoint(path: "rtmp/archive") { try archiveTarget($0) },
+        ]
+    }
+
+    /// Disconnects both pipelines' publishers; nginx being down means nobody is publishing.
+    func dropPublishers(of streamId: String) {
+        for pipeline in [1, 2] {
+            let url = "\(settings.controlURL)/drop/publisher?app=\(settings.ingestApp)&name=\(IngestKey.publicName(streamId: streamId, pipeline: pipeline))"
+            do {
+                let answer = try LoopbackHTTP.get(url)
+                if answer.status != 200 {
+                    logger.warning("nginx-rtmp did not drop the publisher", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "status": "\(answer.status)"])
+                }
+            } catch {
+                logger.warning("cannot reach nginx-rtmp control", metadata: ["stream": "\(streamId)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Registers media plugin `local`.
+public enum LocalMediaPlugin {
+    public static let options = [
+        ConfigOption("media.local.rtmp_url", .string, default: "rtmp://127.0.0.1:1935", help: "RTMP base URL encoders publish to"),
+        ConfigOption("media.local.ingest_app", .string, default: "live", help: "nginx-rtmp application that checks keys"),
+        ConfigOption("media.local.hls_url", .string, default: "http://127.0.0.1:8080/hls", help: "base URL of the live HLS folders"),
+        ConfigOption("media.local.control_url", .string, default: "http://127.0.0.1:8081/control", help: "nginx-rtmp rtmp_control base (loopback listener)"),
+    ]
+
+    public static func register(in registry: inout PluginRegistry) {
+        registry.registerMedia("local", summary: "nginx-rtmp + ffmpeg on this host: key-checked ingest, HLS, MPEG-TS archives", options: options) { context in
+            guard context.backends[.archive] == "file" else {
+                throw ConfigurationError("needs archive.backend = file (its archiver writes to a local directory)")
+            }
+            guard let store = context.store, let archive = context.archive else {
+                throw ConfigurationError("needs the storage and archive plugins")
+            }
+            let config = context.configuration
+            let settings = LocalMediaPipeline.Settings(
+                rtmpURL: try config.requiredString("media.local.rtmp_url"), ingestApp: try config.requiredString("media.local.ingest_app"),
+                hlsURL: try config.requiredString("media.local.hls_url"), controlURL: try config.requiredString("media.local.control_url"))
+            return LocalMediaPipeline(settings: settings, store: store, archive: archive, logger: context.logger)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import LivestreamCore
+
+/// The resources of the REST contract, parsed from path segments.
+enum APIRoute: Equatable {
+    case health
+    case openAPI
+    case streams
+    case stream(String)
+    case start(String)
+    case stop(String)
+    case live(String)
+    case split(String)
+
+    init(segments: [String]) throws(ServiceError) {
+        switch segments {
+        case ["healthz"]: self = .health
+        case ["openapi.json"]: self = .openAPI
+        case ["streams"]: self = .streams
+        case let s where s.count == 2 && s[0] == "streams":
+            self = .stream(try APIRoute.streamId(s[1]))
+        case let s where s.count == 3 && s[0] == "streams":
+            let id = try APIRoute.streamId(s[1])
+            switch s[2] {
+            case "start": self = .start(id)
+            case "stop": self = .stop(id)
+            case "live": self = .live(id)
+            case "split": self = .split(id)
+            default: throw APIRoute.notFound
+            }
+        default:
+            throw APIRoute.notFound
+        }
+    }
+
+    /// Methods the resource answers (besides OPTIONS).
+    var methods: [String] {
+        switch self {
+        case .health, .openAPI: ["GET"]
+        case .streams: ["GET", "POST"]
+        case .stream: ["GET", "POST", "DELETE"]
+        case .start, .stop, .split: ["POST"]
+        case .live: ["POST", "DELETE"]
+        }
+    }
+
+    /// Whether configured API tokens apply.
+    var needsToken: Bool {
+        switch self {
+        case .health, .openAPI: false
+        default: true
+        }
+    }
+
+    static let notFound = ServiceError(.notFound, code: "not_found", "no such resource")
+
+    private static func streamId(_ text: String) throws(ServiceError) -> String {
+        guard Identifier.isValid(text) else {
+            throw ServiceError.badRequest("stream id must be 32 lowercase hex characters", code: "invalid_id")
+        }
+        return text
+    }
+}

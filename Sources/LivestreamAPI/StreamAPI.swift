@@ -1,0 +1,163 @@
+import LivestreamCore
+import Logging
+
+/// The REST contract over `StreamController`: routing, JSON in and out, CORS and tokens.
+///
+/// Transport-free: the FastCGI server (or a test) turns its request into an
+/// `APIRequest` and sends back the `APIResponse`.
+public struct StreamAPI: Sendable {
+    public let controller: StreamController
+    public let configuration: APIConfiguration
+    private let internalEndpoints: [String: InternalEndpoint]
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - controller: the use cases.
+    ///   - configuration: prefix, CORS origin, tokens.
+    ///   - internalEndpoints: plugin callbacks served on the internal listener.
+    ///   - logger: for unexpected errors.
+    public init(controller: StreamController, configuration: APIConfiguration, internalEndpoints: [InternalEndpoint] = [], logger: Logger) {
+        self.controller = controller
+        self.configuration = configuration
+        self.internalEndpoints = Dictionary(internalEndpoints.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        self.logger = logger
+    }
+
+    /// Answers one request; never throws.
+    public func handle(_ request: APIRequest) -> APIResponse {
+        var response: APIResponse
+        do {
+            response = try route(request)
+        } catch let error as ServiceError {
+            response = .error(error)
+        } catch {
+            // Not a ServiceError: a bug or an environment failure. Details go to the log only.
+            logger.error("unexpected error", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
+            response = .error(.internal("internal error; see the service log"))
+        }
+        if !request.isInternal {
+            response.headers.append(("Access-Control-Allow-Origin", configuration.corsOrigin))
+            response.headers.append(("Access-Control-Expose-Headers", "X-Next-Token"))
+        }
+        return response
+    }
+
+    /// The 413 answer for a body over the limit.
+    public func payloadTooLarge(limit: Int) -> APIResponse {
+        var response = APIResponse.error(ServiceError(.payloadTooLarge, code: "payload_too_large", "the request body is larger than \(limit) bytes"))
+        response.headers.append(("Access-Control-Allow-Origin", configuration.corsOrigin))
+        return response
+    }
+
+    private func route(_ request: APIRequest) throws -> APIResponse {
+        if request.isInternal { return try routeInternal(request) }
+        let segments = try RequestPath.segments(of: request.path, below: configuration.prefix)
+        let route = try APIRoute(segments: segments)
+        if request.method == "OPTIONS" { return preflight(route) }
+        guard route.methods.contains(request.method) else {
+            throw ServiceError(.methodNotAllowed, code: "method_not_allowed", "\(request.method) is not allowed here; use \(route.methods.joined(separator: ", "))")
+        }
+        if route.needsToken { try authorize(request) }
+        return try dispatch(route, request)
+    }
+
+    private func dispatch(_ route: APIRoute, _ request: APIRequest) throws -> APIResponse {
+        switch (route, request.method) {
+        case (.health, _):
+            return .json(["status": "ok"])
+        case (.openAPI, _):
+            return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: OpenAPIDocument.bytes)
+        case (.streams, "GET"):
+            let query = try ListQuery(query: request.query)
+            let page = try controller.list(limit: query.limit, after: query.nextToken)
+            var response = APIResponse.json(.array(page.records.map(\.apiObject)))
+            if let token = page.nextToken { response.headers.append(("X-Next-Token", token)) }
+            return response
+        case (.streams, _):
+            return .json(try controller.create(CreateStreamInput(json: try body(request))).apiObject)
+        case (.stream(let id), "GET"):
+            return .json(try controller.get(id: id).apiObject)
+        case (.stream(let id), "POST"):
+            return .json(try controller.update(id: id, UpdateStreamInput(json: try body(request))).apiObject)
+        case (.stream(let id), _):
+            return .json(try controller.delete(id: id).apiObject)
+        case (.start(let id), _):
+            return .json(try controller.start(id: id, StartStreamInput(json: try body(request, optional: true))).apiObject)
+        case (.stop(let id), _):
+            return .json(try controller.stop(id: id).apiObject)
+        case (.live(let id), "POST"):
+            return .json(try controller.associateLive(id: id).apiObject)
+        case (.live(let id), _):
+            return .json(try controller.dissociateLive(id: id).apiObject)
+        case (.split(let id), _):
+            let keys = try controller.split(id: id, SplitInput(json: try body(request)))
+            return .json(["indexes": .array(keys.map(JSONValue.string))])
+        }
+    }
+
+    /// The parsed JSON body; nil for an empty optional body.
+    private func body(_ request: APIRequest, optional: Bool = false) throws(ServiceError) -> JSONValue? {
+        if request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            if optional { return nil }
+            throw ServiceError.badRequest("a JSON object body is required", code: "invalid_body")
+        }
+        do {
+            return try JSONValue.parse(request.body)
+        } catch {
+            throw ServiceError.badRequest("the body is not valid JSON: \(error)", code: "invalid_json")
+        }
+    }
+
+    private func preflight(_ route: APIRoute) -> APIResponse {
+        APIResponse(status: 204, headers: [
+            ("Access-Control-Allow-Methods", (route.methods + ["OPTIONS"]).joined(separator: ", ")),
+            ("Access-Control-Allow-Headers", "Content-Type, Authorization"),
+            ("Access-Control-Max-Age", "600"),
+        ])
+    }
+
+    /// `Authorization: Bearer <token>` against every configured token, in constant time.
+    private func authorize(_ request: APIRequest) throws(ServiceError) {
+        guard !configuration.apiTokens.isEmpty else { return }
+        let header = request.headers["authorization"] ?? ""
+        let prefix = "Bearer "
+        guard header.count > prefix.count, header.lowercased().hasPrefix(prefix.lowercased()) else {
+            throw ServiceError(.unauthorized, code: "unauthorized", "an Authorization: Bearer token is required")
+        }
+        let presented = header.dropFirst(prefix.count)
+        var matched = false
+        for token in configuration.apiTokens where constantTimeEquals(token, presented) { matched = true }
+        guard matched else { throw ServiceError(.unauthorized, code: "unauthorized", "the bearer token is not valid") }
+    }
+
+    private func routeInternal(_ request: APIRequest) throws -> APIResponse {
+        let prefix = "/_internal/"
+        guard request.path.hasPrefix(prefix), let endpoint = internalEndpoints[String(request.path.dropFirst(prefix.count))] else {
+            throw ServiceError(.notFound, code: "not_found", "no internal endpoint at this path")
+        }
+        var fields = FormFields.parse(request.query)
+        if request.method == "POST" {
+            fields.merge(FormFields.parse(String(decoding: request.body, as: UTF8.self))) { _, form in form }
+        }
+        let answer = try endpoint.handle(InternalRequest(fields: fields))
+        return APIResponse(status: answer.status, headers: answer.headers, body: Array(answer.body.utf8))
+    }
+}
+
+/// API settings: where it is mounted, CORS, tokens.
+public struct APIConfiguration: Sendable {
+    /// Path prefix the API is mounted under (`""` or e.g. `/api`).
+    public var prefix: String
+    public var corsOrigin: String
+    /// When non-empty, `/streams` requests need one of these as a bearer token.
+    public var apiTokens: [String]
+
+    public init(prefix: String = "", corsOrigin: String = "*", apiTokens: [String] = []) {
+        var trimmed = prefix
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        if !trimmed.isEmpty && !trimmed.hasPrefix("/") { trimmed = "/" + trimmed }
+        self.prefix = trimmed
+        self.corsOrigin = corsOrigin
+        self.apiTokens = apiTokens
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Checks of client-supplied values, shared by the use-case inputs.
+///
+/// Every failure is a 400 whose message names the field and the rule.
+enum FieldValidation {
+    static func object(_ body: JSONValue?, allowEmpty: Bool) throws(ServiceError) -> [String: JSONValue] {
+        switch body {
+        case nil where allowEmpty: return [:]
+        case nil: throw .badRequest("a JSON object body is required", code: "invalid_body")
+        case .object(let members)?: return members
+        case let other?: throw .badRequest("the body must be a JSON object, not \(other.typeName)", code: "invalid_body")
+        }
+    }
+
+    static func text(_ value: JSONValue?, field: String, maxLength: Int, required: Bool, allowNewlines: Bool = false) throws(ServiceError) -> String? {
+        guard let value, value != .null else {
+            if required { throw .badRequest("\(field) is required") }
+            return nil
+        }
+        guard case .string(let text) = value else {
+            throw .badRequest("\(field) must be a string, not \(value.typeName)")
+        }
+        if required && text.isEmpty { throw .badRequest("\(field) must not be empty") }
+        if text.count > maxLength { throw .badRequest("\(field) is longer than \(maxLength) characters") }
+        let allowed: Set<Unicode.Scalar> = allowNewlines ? ["\n", "\t", "\r"] : []
+        if text.unicodeScalars.contains(where: { isControl($0) && !allowed.contains($0) }) {
+            throw .badRequest("\(field) must not contain control characters")
+        }
+        return text
+    }
+
+    static func integer(_ value: JSONValue?, field: String, range: ClosedRange<Int>) throws(ServiceError) -> Int? {
+        guard let value, value != .null else { return nil }
+        let number: Int
+        switch value {
+        case .int(let i) where i >= Int64(range.lowerBound) && i <= Int64(range.upperBound): number = Int(i)
+        case .int, .double:
+            throw .badRequest("\(field) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        default:
+            throw .badRequest("\(field) must be an integer, not \(value.typeName)")
+        }
+        return number
+    }
+
+    /// Seconds given as a JSON number or a numeric string (old clients send both).
+    static func seconds(_ value: JSONValue?, field: String) throws(ServiceError) -> Double {
+        let number: Double?
+        switch value {
+        case .int(let i)?: number = Double(i)
+        case .double(let d)?: number = d
+        case .string(let s)? where s.count <= 32: number = Double(s.trimmingCharacters(in: .whitespaces))
+        case nil, .null?: throw .badRequest("\(field) is required")
+        default: number = nil
+        }
+        guard let number, number.isFinite else { throw .badRequest("\(field) must be a number of seconds") }
+        guard number >= 0 else { throw .badRequest("\(field) must not be negative") }
+        return number
+    }
+
+    static func identifier(_ value: JSONValue?, field: String) throws(ServiceError) -> String {
+        guard case .string(let text)? = value else {
+            throw .badRequest("\(field) is required: a 32-character lowercase hex id")
+        }
+        guard Identifier.isValid(text) else { throw .badRequest("\(field) must be a 32-character lowercase hex id") }
+        return text
+    }
+
+    /// Client fields outside the contract: kept as given, within bounds.
+    static func extraFields(_ members: [String: JSONValue]) throws(ServiceError) -> [String: JSONValue] {
+        let extra = members.filter { !StreamRecord.contractFields.contains($0.key) && !StreamRecord.isReservedFieldName($0.key) }
+        if extra.count > maxExtraFields { throw .badRequest("at most \(maxExtraFields) extra fields are kept") }
+        for key in extra.keys where key.isEmpty || key.count > 128 || key.unicodeScalars.contains(where: isControl) {
+            throw .badRequest("extra field names must be 1-128 characters without control characters")
+        }
+        return extra
+    }
+
+    static let maxExtraFields = 64
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Logging
+
+/// The use cases of the REST contract, run against the configured plugins.
+///
+/// Transport-free: it takes validated inputs and returns records or throws
+/// `ServiceError`. Every write is compare-and-set; a use case that touched a backend
+/// and then fails to store its result undoes what it did.
+public struct StreamController: Sendable {
+    public let backends: Backends
+    let logger: Logger
+    let now: @Sendable () -> Int64
+
+    /// - Parameters:
+    ///   - backends: the plugin of every seam.
+    ///   - logger: for undo failures and other things operators must see.
+    ///   - now: epoch seconds; injectable for tests.
+    public init(backends: Backends, logger: Logger, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+        self.backends = backends
+        self.logger = logger
+        self.now = now
+    }
+
+    private var store: any StreamStore { backends.store }
+
+    /// `GET /streams/{id}`.
+    public func get(id: String) throws -> StreamRecord {
+        guard let record = try store.get(id: id) else { throw ServiceError.streamNotFound(id) }
+        return record
+    }
+
+    /// `GET /streams`: one page, or everything when `limit` is nil.
+    public func list(limit: Int?, after token: String?) throws -> StreamPage {
+        try store.list(limit: limit, after: token)
+    }
+
+    /// `POST /streams`: builds the pipeline and stores the new record; the pipeline is torn down if storing fails.
+    public func create(_ input: CreateStreamInput) throws -> StreamRecord {
+        let id = Identifier.make()
+        let resources = try backends.media.create(streamId: id, segmentLength: input.segmentLength)
+        var record = StreamRecord(id: id, name: input.name, description: input.description, segmentLength: input.segmentLength, lastUpdate: String(now()))
+        record.extra = input.extra
+        record.rtmp1 = resources.rtmp1
+        record.rtmp2 = resources.rtmp2
+        record.viewerEndpoint = resources.viewerEndpoint
+        record.viewerEndpointCloudfront = backends.cdn.cdnViewerEndpoint(for: resources.viewerEndpoint)
+        record.liveChannelId = resources.liveChannelId
+        record.liveInputId = resources.liveInputId
+        record.packageChannelId = resources.packageChannelId
+        record.packageEndpointId = resources.packageEndpointId
+        record.ssmPaths = resources.ssmPaths
+        record.mediaState = resources.mediaState
+        do {
+            return try store.create(record)
+        } catch {
+            undo("delete the pipeline of unsaved stream \(id)") { try backends.media.delete(record) }
+            throw error
+        }
+    }
+
+    /// `POST /streams/{id}`: changes user fields only.
+    public func update(id: String, _ input: UpdateStreamInput) throws -> StreamRecord {
+        try mutate(id: id) { record in
+            if let name = input.name { record.name = name }
+            if let description = input.description { record.description = description }
+            record.extra.merge(input.extra) { _, new in new }
+        }
+    }
+
+    /// `POST /streams/{id}/start`: a new session archived under a new root; the channel starts.
+    public func start(id: String, _ input: StartStreamInput) throws -> StreamRecord {
+        var record = try get(id: id)
+        guard !record.started else { throw ServiceError.stateConflict("stream \(id) is already started") }
+        let startedAt = now()
+        let root = try backends.archive.sessionRoot(streamId: id, startedAt: startedAt, requestedPath: input.path)
+        let plan = SessionPlan(sessionId: Identifier.make(), archiveRoot: root, segmentLength: record.segmentLength)
+
+        let startover = input.startoverWindowSeconds ?? record.startoverWindowSeconds
+        let keyRotation = input.keyRotationInterval ?? record.keyRotationInterval
+        let packagingChanged = startover != record.startoverWindowSeconds || keyRotation != record.keyRotationInterval
+        if packagingChanged {
+            try backends.media.updatePackaging(record, startoverWindowSeconds: startover, keyRotationInterval: keyRotation)
+        }
+        let mediaState: [String: JSONValue]
+        do {
+            mediaState = try backends.media.start(record, session: plan)
+        } catch {
+            if packagingChanged { restorePackaging(record) }
+            throw error
+        }
+        let previous = record
+        record.started = true
+        record.lastStarted = String(startedAt)
+        record.lastUpdate = String(startedAt)
+        record.currentSessionId = plan.sessionId
+        record.archivesPath[plan.sessionId] = root
+        record.startoverWindowSeconds = startover
+        record.keyRotationInterval = keyRotation
+        record.mediaState = mediaState
+        do {
+            return try store.replace(record)
+        } catch {
+            undo("stop stream \(id) after its start could not be stored") { _ = try backends.media.stop(record) }
+            if packagingChanged { restorePackaging(previous) }
+            throw error
+        }
+    }
+
+    /// `POST /streams/{id}/stop`: the record says stopped first (so a reconnecting encoder is refused), then the channel stops.
+    public func stop(id: String) throws -> StreamRecord {
+        let record = try get(id: id)
+        guard record.started else { throw ServiceError.stateConflict("stream \(id) is not started") }
+        var stopped = record
+        stopped.started = false
+        stopped.lastStopped = String(now())
+        stopped.lastUpdate = stopped.lastStopped!
+        let saved = try store.replace(stopped)
+        let mediaState: [String: JSONValue]
+        do {
+            mediaState = try backends.media.stop(saved)
+        } catch {
+            undo("mark stream \(id) started again after its channel failed to stop") {
+                var revert = saved
+                revert.started = true
+                revert.lastStopped = record.lastStopped
+                _ = try store.replace(revert)
+            }
+            throw error
+        }
+        guard mediaState != saved.mediaState else { return saved }
+        return try mutate(id: id, touch: false) { $0.mediaState = mediaState }
+    }
+
+    /// `POST /streams/{id}/live`: puts the stream on the live distribution.
+    public func associateLive(id: String) throws -> StreamRecord {
+        let record = try get(id: id)
+        try backends.cdn.associate(record)
+        return try mutate(id: id) { record in
+            record.cloudfrontAssociated = true
+            record.viewerEndpointCloudfront = backends.cdn.cdnViewerEndpoint(for: record.viewerEndpoint)
+        }
+    }
+
+    /// `DELETE /streams/{id}/live`: takes the stream off the live distribution.
+    public func dissociateLive(id: String) throws -> StreamRecord {
+        let record = try get(id: id)
+        try backends.cdn.dissociate(record)
+        return try mutate(id: id) { $0.cloudfrontAssociated = false }
+    }
+
+    /// `DELETE /streams/{id}`: tears everything down and returns the record as it was.
+    public func delete(id: String) throws -> StreamRecord {
+        let record = try get(id: id)
+        if record.cloudfrontAssociated { try backends.cdn.dissociate(record) }
+        try backends.media.delete(record)
+        var current = record
+        for _ in 0..<StreamController.maxAttempts {
+            do {
+                try store.delete(current)
+                return record
+            } catch let error as ServiceError where error.code == "version_conflict" {
+                guard let latest = try store.get(id: id) else { return record }
+                current = latest
+            }
+        }
+        throw ServiceError.versionConflict(id)
+    }
+
+    /// How often a pure-data change is retried after a version conflict.
+    static let maxAttempts = 8
+
+    /// Read, change, compare-and-set; retried on version conflicts, which only other writers cause.
+    func mutate(id: String, touch: Bool = true, _ change: (inout StreamRecord) throws -> Void) throws -> StreamRecord {
+        for _ in 0..<StreamController.maxAttempts {
+            var record = try get(id: id)
+            try change(&record)
+            if touch { record.lastUpdate = String(now()) }
+            do {
+                return try store.replace(record)
+            } catch let error as ServiceError where error.code == "version_conflict" {
+                continue
+            }
+        }
+        throw ServiceError.versionConflict(id)
+    }
+
+    private func restorePackaging(_ record: StreamRecord) {
+        undo("restore the packaging settings of stream \(record.id)") {
+            try backends.media.updatePackaging(record, startoverWindowSeconds: record.startoverWindowSeconds, keyRotationInterval: record.keyRotationInterval)
+        }
+    }
+
+    /// Runs a compensating step; its failure is logged (the original error is what the client sees).
+    func undo(_ what: String, _ step: () throws -> Void) {
+        do {
+            try step()
+        } catch {
+            logger.error("undo failed: could not \(what)", metadata: ["error": "\(error)"])
+        }
+    }
+}

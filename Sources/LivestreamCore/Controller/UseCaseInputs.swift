@@ -1,0 +1,98 @@
+/// `POST /streams`: what a client may set at create.
+public struct CreateStreamInput: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var segmentLength: Int
+    public var extra: [String: JSONValue]
+
+    public init(json body: JSONValue?) throws(ServiceError) {
+        let members = try FieldValidation.object(body, allowEmpty: false)
+        name = try FieldValidation.text(members["name"], field: "name", maxLength: 256, required: true) ?? ""
+        description = try FieldValidation.text(members["description"], field: "description", maxLength: 4096, required: false, allowNewlines: true) ?? ""
+        segmentLength = try FieldValidation.integer(members["segment_length"], field: "segment_length", range: 1...86400)
+            ?? StreamRecord.defaultSegmentLength
+        extra = try FieldValidation.extraFields(members)
+    }
+}
+
+/// `POST /streams/{id}`: the user fields of a record; everything server-managed is ignored.
+public struct UpdateStreamInput: Sendable, Equatable {
+    public var name: String?
+    public var description: String?
+    public var extra: [String: JSONValue]
+
+    public init(json body: JSONValue?) throws(ServiceError) {
+        let members = try FieldValidation.object(body, allowEmpty: false)
+        name = try FieldValidation.text(members["name"], field: "name", maxLength: 256, required: members["name"] != nil)
+        description = try FieldValidation.text(members["description"], field: "description", maxLength: 4096, required: false, allowNewlines: true)
+        extra = try FieldValidation.extraFields(members)
+    }
+}
+
+/// `POST /streams/{id}/start`: optional archive path and packaging settings.
+public struct StartStreamInput: Sendable, Equatable {
+    public var path: String?
+    public var startoverWindowSeconds: Int?
+    public var keyRotationInterval: Int?
+
+    public init(path: String? = nil, startoverWindowSeconds: Int? = nil, keyRotationInterval: Int? = nil) {
+        self.path = path
+        self.startoverWindowSeconds = startoverWindowSeconds
+        self.keyRotationInterval = keyRotationInterval
+    }
+
+    public init(json body: JSONValue?) throws(ServiceError) {
+        let members = try FieldValidation.object(body, allowEmpty: true)
+        path = try FieldValidation.text(members["path"], field: "path", maxLength: 1024, required: false)
+        if let path, path.isEmpty { throw .badRequest("path must not be empty") }
+        startoverWindowSeconds = try FieldValidation.integer(members["startover_window_seconds"], field: "startover_window_seconds", range: 0...1_209_600)
+        keyRotationInterval = try FieldValidation.integer(members["key_rotation_interval"], field: "key_rotation_interval", range: 0...31_536_000)
+    }
+}
+
+/// `POST /streams/{id}/split`: the session, the ranges and the playlist name modifier.
+public struct SplitInput: Sendable, Equatable {
+    public var sessionId: String
+    public var ranges: [TimeRange]
+    public var nameModifier: String?
+
+    /// The most ranges one request may ask for.
+    public static let maxRanges = 1000
+
+    public init(json body: JSONValue?) throws(ServiceError) {
+        let members = try FieldValidation.object(body, allowEmpty: false)
+        sessionId = try FieldValidation.identifier(members["session_id"], field: "session_id")
+        guard case .array(let list)? = members["timestamp_list"] else {
+            throw .badRequest("timestamp_list is required: an array of {\"start\", \"end\"} objects")
+        }
+        guard !list.isEmpty else { throw .badRequest("timestamp_list must not be empty") }
+        guard list.count <= SplitInput.maxRanges else { throw .badRequest("timestamp_list has more than \(SplitInput.maxRanges) ranges") }
+        var ranges: [TimeRange] = []
+        for (index, item) in list.enumerated() {
+            guard case .object(let range) = item else {
+                throw .badRequest("timestamp_list[\(index)] must be an object with start and end")
+            }
+            let start = try FieldValidation.seconds(range["start"], field: "timestamp_list[\(index)].start")
+            let end = try FieldValidation.seconds(range["end"], field: "timestamp_list[\(index)].end")
+            guard end > start else { throw .badRequest("timestamp_list[\(index)]: end must be greater than start") }
+            ranges.append(TimeRange(start: start, end: end))
+        }
+        self.ranges = ranges
+        switch members["name_modifier"] {
+        case nil, .null?:
+            nameModifier = nil
+        case .string(let text)? where SplitInput.isValidNameModifier(text):
+            nameModifier = text
+        default:
+            throw .badRequest("name_modifier must match [A-Za-z0-9_-]{1,64}")
+        }
+    }
+
+    /// `[A-Za-z0-9_-]{1,64}`.
+    public static func isValidNameModifier(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// A stream as the REST contract describes it, plus what the service keeps privately.
+///
+/// Field meanings are in shared/API.md. Timestamps are kept as the contract's
+/// strings (epoch seconds) so records written by the old deployment round-trip unchanged.
+public struct StreamRecord: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var segmentLength: Int
+    public var rtmp1: String
+    public var rtmp2: String
+    public var viewerEndpoint: String
+    public var viewerEndpointCloudfront: String
+    public var lastUpdate: String
+    public var lastStarted: String?
+    public var lastStopped: String?
+    public var started: Bool
+    public var currentSessionId: String?
+    /// Session id -> archive root URL of that session.
+    public var archivesPath: [String: String]
+    public var liveChannelId: String
+    public var liveInputId: String
+    public var packageChannelId: String
+    public var packageEndpointId: String
+    public var ssmPaths: [String]
+    public var cloudfrontAssociated: Bool
+    public var keyRotationInterval: Int
+    public var startoverWindowSeconds: Int
+    /// Client fields that are not part of the contract; kept and returned as given.
+    public var extra: [String: JSONValue]
+    /// State a media plugin keeps with the stream (never returned by the API).
+    public var mediaState: [String: JSONValue]
+    /// Compare-and-set version; 0 for a record not yet stored.
+    public var version: Int
+
+    public static let defaultSegmentLength = 300
+    public static let defaultKeyRotationInterval = 60
+    public static let defaultStartoverWindowSeconds = 43200
+
+    /// A record with contract defaults for everything but the given fields.
+    public init(id: String, name: String, description: String = "", segmentLength: Int = StreamRecord.defaultSegmentLength, lastUpdate: String) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.segmentLength = segmentLength
+        self.rtmp1 = ""
+        self.rtmp2 = ""
+        self.viewerEndpoint = ""
+        self.viewerEndpointCloudfront = ""
+        self.lastUpdate = lastUpdate
+        self.lastStarted = nil
+        self.lastStopped = nil
+        self.started = false
+        self.currentSessionId = nil
+        self.archivesPath = [:]
+        self.liveChannelId = ""
+        self.liveInputId = ""
+        self.packageChannelId = ""
+        self.packageEndpointId = ""
+        self.ssmPaths = []
+        self.cloudfrontAssociated = false
+        self.keyRotationInterval = StreamRecord.defaultKeyRotationInterval
+        self.startoverWindowSeconds = StreamRecord.defaultStartoverWindowSeconds
+        self.extra = [:]
+        self.mediaState = [:]
+        self.version = 0
+    }
+}

@@ -1,0 +1,73 @@
+/// Ingest, encoder and packager of streams (seam `media`).
+///
+/// Each operation either completes or leaves nothing behind; the controller undoes
+/// earlier steps of a use case when a later one fails.
+public protocol MediaPipeline: Sendable {
+    /// Builds the pipeline for a new stream.
+    func create(streamId: String, segmentLength: Int) throws -> MediaResources
+
+    /// Starts the channel for a new session whose archive destinations are given.
+    /// - Returns: the media state to store with the record for this session.
+    func start(_ record: StreamRecord, session: SessionPlan) throws -> [String: JSONValue]
+
+    /// Stops the channel (and disconnects the encoder).
+    /// - Returns: the media state to store once stopped.
+    func stop(_ record: StreamRecord) throws -> [String: JSONValue]
+
+    /// Applies new packaging settings (`startover_window_seconds`, `key_rotation_interval`).
+    func updatePackaging(_ record: StreamRecord, startoverWindowSeconds: Int, keyRotationInterval: Int) throws
+
+    /// Tears the pipeline down. Called with the record as stored.
+    func delete(_ record: StreamRecord) throws
+
+    /// Callback endpoints the pipeline needs on the internal listener (e.g. nginx-rtmp hooks).
+    var internalEndpoints: [InternalEndpoint] { get }
+}
+
+extension MediaPipeline {
+    public var internalEndpoints: [InternalEndpoint] { [] }
+}
+
+/// What `MediaPipeline.create` built, as stored in the record.
+public struct MediaResources: Sendable, Equatable {
+    public var rtmp1: String
+    public var rtmp2: String
+    public var viewerEndpoint: String
+    public var liveChannelId: String
+    public var liveInputId: String
+    public var packageChannelId: String
+    public var packageEndpointId: String
+    public var ssmPaths: [String]
+    public var mediaState: [String: JSONValue]
+
+    public init(
+        rtmp1: String, rtmp2: String, viewerEndpoint: String, liveChannelId: String, liveInputId: String,
+        packageChannelId: String, packageEndpointId: String, ssmPaths: [String] = [], mediaState: [String: JSONValue] = [:]
+    ) {
+        self.rtmp1 = rtmp1
+        self.rtmp2 = rtmp2
+        self.viewerEndpoint = viewerEndpoint
+        self.liveChannelId = liveChannelId
+        self.liveInputId = liveInputId
+        self.packageChannelId = packageChannelId
+        self.packageEndpointId = packageEndpointId
+        self.ssmPaths = ssmPaths
+        self.mediaState = mediaState
+    }
+}
+
+/// A session about to start.
+public struct SessionPlan: Sendable, Equatable {
+    public var sessionId: String
+    /// Archive root URL of the session (ends with `/`).
+    public var archiveRoot: String
+    /// `<root>_1` and `<root>_2`: where each pipeline writes its segments.
+    public var destinations: [String] { [archiveRoot + "_1", archiveRoot + "_2"] }
+    public var segmentLength: Int
+
+    public init(sessionId: String, archiveRoot: String, segmentLength: Int) {
+        self.sessionId = sessionId
+        self.archiveRoot = archiveRoot
+        self.segmentLength = segmentLength
+    }
+}

@@ -1,0 +1,59 @@
+/// Where stream records live (seam `storage`).
+///
+/// Every write is a compare-and-set on `StreamRecord.version`: the caller passes the
+/// record it read, the store writes only if the stored version still matches and
+/// returns the record with its new version. Two writers of one stream therefore
+/// serialise or one of them gets `ServiceError.versionConflict`; no update is lost.
+/// `MemoryStreamStore` is the reference implementation and test double.
+public protocol StreamStore: Sendable {
+    /// The record with this id, or nil.
+    func get(id: String) throws -> StreamRecord?
+
+    /// Stores a new record (its `version` is ignored); conflict if the id exists.
+    /// - Returns: the stored record with its first version.
+    func create(_ record: StreamRecord) throws -> StreamRecord
+
+    /// Replaces a record if the stored version equals `record.version`.
+    /// - Returns: the stored record with its new version.
+    /// - Throws: `ServiceError.versionConflict` when the version moved, `streamNotFound` when gone.
+    func replace(_ record: StreamRecord) throws -> StreamRecord
+
+    /// Deletes a record if the stored version equals `record.version`.
+    func delete(_ record: StreamRecord) throws
+
+    /// One page of records in id order, starting after `token`.
+    /// - Parameters:
+    ///   - limit: the most records to return; nil for all of them.
+    ///   - token: the `nextToken` of the previous page.
+    func list(limit: Int?, after token: String?) throws -> StreamPage
+
+    /// Records the store could not read, found by the last listing (file name or key, and why).
+    var problems: [StoreProblem] { get }
+}
+
+extension StreamStore {
+    public var problems: [StoreProblem] { [] }
+}
+
+/// A page of a listing.
+public struct StreamPage: Sendable, Equatable {
+    public var records: [StreamRecord]
+    /// Pass to the next `list` call; nil on the last page.
+    public var nextToken: String?
+
+    public init(records: [StreamRecord], nextToken: String?) {
+        self.records = records
+        self.nextToken = nextToken
+    }
+}
+
+/// A stored entry that is not a readable stream record.
+public struct StoreProblem: Sendable, Equatable {
+    public let location: String
+    public let reason: String
+
+    public init(location: String, reason: String) {
+        self.location = location
+        self.reason = reason
+    }
+}

@@ -1,0 +1,62 @@
+/// The one error type the controller and plugins report to clients.
+///
+/// `kind` says which class of failure it is (the API layer maps kinds to HTTP
+/// statuses in one place); `code` is a stable machine-readable name and `message`
+/// a sentence for people. Messages never carry secrets.
+public struct ServiceError: Error, Equatable, CustomStringConvertible {
+    /// The class of failure.
+    public enum Kind: String, Sendable, Equatable {
+        case badRequest
+        case unauthorized
+        case forbidden
+        case notFound
+        case methodNotAllowed
+        case conflict
+        case payloadTooLarge
+        /// An upstream service (AWS, nginx) answered with an error.
+        case upstreamFailed
+        /// An upstream service could not be reached.
+        case upstreamUnavailable
+        /// An upstream service did not answer in time.
+        case upstreamTimeout
+        /// A bug or an environment problem (disk full, permissions).
+        case `internal`
+    }
+
+    public let kind: Kind
+    public let code: String
+    public let message: String
+
+    public init(_ kind: Kind, code: String, _ message: String) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    /// 400 with code `invalid_request`.
+    public static func badRequest(_ message: String, code: String = "invalid_request") -> ServiceError {
+        ServiceError(.badRequest, code: code, message)
+    }
+
+    /// 404 for an unknown stream.
+    public static func streamNotFound(_ id: String) -> ServiceError {
+        ServiceError(.notFound, code: "stream_not_found", "stream \(id) does not exist")
+    }
+
+    /// 409 because the record changed under us.
+    public static func versionConflict(_ id: String) -> ServiceError {
+        ServiceError(.conflict, code: "version_conflict", "stream \(id) was changed by another request; retry")
+    }
+
+    /// 409 because the stream is not in a state that allows the action.
+    public static func stateConflict(_ message: String) -> ServiceError {
+        ServiceError(.conflict, code: "state_conflict", message)
+    }
+
+    /// 500 for environment problems; the message should say what to check.
+    public static func `internal`(_ message: String) -> ServiceError {
+        ServiceError(.internal, code: "internal_error", message)
+    }
+}

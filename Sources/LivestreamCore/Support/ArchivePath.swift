@@ -1,0 +1,55 @@
+/// Archive folder names: the dated default and the rules for a client's `path`.
+public enum ArchivePath {
+    /// `YYYY/MM/DD/<id>-<epoch>/` (UTC date of the start).
+    public static func dated(streamId: String, startedAt: Int64) -> String {
+        let (year, month, day) = civilDate(epochSeconds: startedAt)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(year)/\(two(month))/\(two(day))/\(streamId)-\(startedAt)/"
+    }
+
+    /// The folders of a client-given relative path, checked: 1-16 folders of
+    /// `[A-Za-z0-9._~-]`, no `.` or `..`, no leading `/`, at most 512 bytes.
+    public static func relativeSegments(_ path: String) throws(ServiceError) -> [String] {
+        guard path.utf8.count <= 512 else { throw .badRequest("path is longer than 512 bytes", code: "invalid_path") }
+        guard !path.hasPrefix("/") else { throw .badRequest("path must be relative to the archive root", code: "invalid_path") }
+        let folders = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let trimmed = folders.last == "" ? Array(folders.dropLast()) : folders
+        guard (1...16).contains(trimmed.count) else { throw .badRequest("path must have 1 to 16 folders", code: "invalid_path") }
+        for folder in trimmed {
+            guard !folder.isEmpty, folder != ".", folder != ".." else {
+                throw .badRequest("path must not contain empty, '.' or '..' folders", code: "invalid_path")
+            }
+            guard folder.utf8.allSatisfy(isAllowed) else {
+                throw .badRequest("path folders may only use letters, digits and . _ ~ -", code: "invalid_path")
+            }
+        }
+        return trimmed
+    }
+
+    private static func isAllowed(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~") || byte == UInt8(ascii: "-")
+    }
+
+    /// UTC calendar date of an epoch second (proleptic Gregorian; H. Hinnant's days_from_civil inverse).
+    public static func civilDate(epochSeconds: Int64) -> (year: Int, month: Int, day: Int) {
+        let days = Int(epochSeconds >= 0 ? epochSeconds / 86400 : (epochSeconds - 86399) / 86400)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// `YYYYMMDDTHHMMSS` in UTC, as used in segment name modifiers.
+    public static func compactTimestamp(epochSeconds: Int64) -> String {
+        let (year, month, day) = civilDate(epochSeconds: epochSeconds)
+        let secondOfDay = Int(((epochSeconds % 86400) + 86400) % 86400)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(year)\(two(month))\(two(day))T\(two(secondOfDay / 3600))\(two(secondOfDay / 60 % 60))\(two(secondOfDay % 60))"
+    }
+}

@@ -1,0 +1,45 @@
+/// `livestreamd [serve|check-config|plugins] [--config FILE]`.
+struct CommandLineOptions {
+    enum Command: String {
+        case serve
+        case checkConfig = "check-config"
+        case plugins
+        case help
+    }
+
+    var command: Command = .serve
+    var configPath: String?
+
+    static let usage = """
+        usage: livestreamd [serve | check-config | plugins] [--config FILE]
+
+          serve          run the FastCGI service (default)
+          check-config   resolve the configuration, build the plugins, print the settings (secrets masked)
+          plugins        list the plugins of every seam and their options
+
+        The configuration file is JSON; every key can be overridden by LIVESTREAM_<KEY>
+        (upper case, '.' -> '_'). LIVESTREAM_CONFIG names the file when --config is absent.
+        """
+
+    init(arguments: [String], environment: [String: String]) throws(ConfigurationFailure) {
+        var rest = arguments.dropFirst()
+        configPath = environment["LIVESTREAM_CONFIG"]
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--config", "-c":
+                guard let path = rest.popFirst() else { throw ConfigurationFailure("--config needs a file") }
+                configPath = path
+            case "--help", "-h", "help":
+                command = .help
+            default:
+                guard let parsed = Command(rawValue: argument) else { throw ConfigurationFailure("unknown argument '\(argument)'\n\n\(CommandLineOptions.usage)") }
+                command = parsed
+            }
+        }
+    }
+}
+
+struct ConfigurationFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

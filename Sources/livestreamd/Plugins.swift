@@ -1,0 +1,17 @@
+import FileArchive
+import FileStorage
+import HLSSplitter
+import LivestreamCore
+import LocalMedia
+import NoCDN
+
+/// Every plugin linked into this executable.
+func makeRegistry() -> PluginRegistry {
+    var registry = PluginRegistry()
+    FileStoragePlugin.register(in: &registry)
+    NoCDNPlugin.register(in: &registry)
+    LocalMediaPlugin.register(in: &registry)
+    FileArchivePlugin.register(in: &registry)
+    HLSSplitterPlugin.register(in: &registry)
+    return registry
+}

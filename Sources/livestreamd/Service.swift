@@ -1,0 +1,125 @@
+import FastCGIServer
+import Foundation
+import LivestreamAPI
+import LivestreamCore
+import Logging
+
+/// Start-up, serving and shutdown of the service.
+enum Service {
+    static func main() -> Int32 {
+        let environment = ProcessInfo.processInfo.environment
+        let options: CommandLineOptions
+        do {
+            options = try CommandLineOptions(arguments: CommandLine.arguments, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("livestreamd: \(error)\n".utf8))
+            return 2
+        }
+        let registry = makeRegistry()
+        switch options.command {
+        case .help:
+            print(CommandLineOptions.usage)
+            return 0
+        case .plugins:
+            print(describe(registry))
+            return 0
+        case .serve, .checkConfig:
+            break
+        }
+
+        let configuration: Configuration
+        do {
+            configuration = try Configuration.load(path: options.configPath, options: ServiceOptions.all + registry.options, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("livestreamd: configuration: \(error)\n".utf8))
+            return 2
+        }
+        let level = Logger.Level(rawValue: configuration.string("log.level") ?? "info") ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "livestreamd")
+
+        let backends: Backends
+        do {
+            backends = try registry.build(configuration: configuration, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            return 2
+        }
+        if options.command == .checkConfig {
+            for (key, value) in configuration.redactedDescription { print("\(key) = \(value)") }
+            return 0
+        }
+        return serve(configuration: configuration, backends: backends, logger: logger)
+    }
+
+    static func serve(configuration: Configuration, backends: Backends, logger: Logger) -> Int32 {
+        // Signals are taken synchronously by one thread; every other thread inherits the mask.
+        signal(SIGPIPE, SIG_IGN)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let controller = StreamController(backends: backends, logger: logger)
+        let api = StreamAPI(
+            controller: controller,
+            configuration: APIConfiguration(
+                prefix: configuration.string("server.api_prefix") ?? "", corsOrigin: configuration.string("server.cors_origin") ?? "*",
+                apiTokens: configuration.list("server.api_tokens")),
+            internalEndpoints: backends.media.internalEndpoints, logger: logger)
+
+        let listener: FastCGIServerConfiguration.Listener
+        if let path = configuration.string("server.socket"), !path.isEmpty {
+            guard let mode = UInt32(configuration.string("server.socket_mode") ?? "0660", radix: 8), mode <= 0o777 else {
+                logger.critical("cannot start: server.socket_mode must be octal permissions such as 0660")
+                return 2
+            }
+            listener = .unixSocket(path: path, mode: mode)
+        } else {
+            listener = .inherited
+        }
+        let server: FastCGIServer
+        do {
+            server = try FastCGIServer(
+                configuration: FastCGIServerConfiguration(
+                    listener: listener, workers: configuration.int("server.workers"), maxBodyBytes: configuration.int("server.max_body_bytes")),
+                responder: APIResponder(api: api), logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            return 2
+        }
+
+        let blocked = signals
+        let signalThread = Thread { @Sendable in
+            var waitFor = blocked
+            var caught: Int32 = 0
+            sigwait(&waitFor, &caught)
+            logger.notice("shutting down", metadata: ["signal": "\(caught)"])
+            server.shutdown()
+        }
+        signalThread.start()
+        let drained = server.run(drainTimeout: .milliseconds(4500))
+        if !drained { logger.warning("exiting with requests still in flight after 4.5 s") }
+        logger.notice("stopped")
+        return 0
+    }
+
+    static func describe(_ registry: PluginRegistry) -> String {
+        var lines: [String] = []
+        for seam in PluginSeam.allCases {
+            lines.append("\(seam.rawValue) (\(seam.rawValue).backend, default \(seam.defaultBackend)):")
+            for entry in registry.plugins where entry.seam == seam {
+                lines.append("  \(entry.name): \(entry.summary)")
+                for option in entry.options {
+                    lines.append("    \(option.key) [\(option.environmentVariable)] default \(option.defaultValue ?? "unset"): \(option.help)")
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
