@@ -1,0 +1,36 @@
+# livestreamd
+#   make run    set up what is missing, build, run nginx + livestreamd in the foreground
+#   make test   set up what is missing, build, run every test
+#   make bench  the benchmark (prints figures; not a test)
+
+.PHONY: run test setup setup-test build release unit e2e bench clean
+
+run: setup release
+	scripts/run-local.sh
+
+test: setup-test build unit e2e
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+	python3 -m pip install -q -r Tests/EndToEnd/requirements.txt
+
+build:
+	swift build
+
+release:
+	swift build -c release --product livestreamd
+
+unit:
+	swift test
+
+e2e:
+	LIVESTREAMD_BIN="$$(swift build --show-bin-path)/livestreamd" python3 -m pytest -q Tests/EndToEnd
+
+bench: setup-test release
+	bench/run.sh
+
+clean:
+	rm -rf .build var

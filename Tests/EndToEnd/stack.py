@@ -1,0 +1,122 @@
+"""Starts and stops the real thing for end-to-end tests: nginx (with nginx-rtmp) and livestreamd.
+
+Every server listens on 127.0.0.1 or a unix socket under a temporary directory, on
+ports chosen free at start. `Stack.stop()` stops what `Stack.start()` started.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def binary():
+    path = os.environ.get("LIVESTREAMD_BIN")
+    if path:
+        return path
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=REPO, check=True, capture_output=True, text=True)
+    return os.path.join(out.stdout.strip(), "livestreamd")
+
+
+class Stack:
+    def __init__(self, workdir, extra_env=None, workers=None):
+        self.dir = Path(workdir)
+        self.http_port = free_port()
+        self.internal_port = free_port()
+        self.rtmp_port = free_port()
+        self.run_dir = self.dir / "run"
+        self.socket = self.run_dir / "livestreamd.sock"
+        self.archive_dir = self.dir / "archive"
+        self.storage_dir = self.dir / "streams"
+        self.hls_dir = self.run_dir / "hls"
+        self.service_log = self.dir / "livestreamd.log"
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        self.env = dict(os.environ)
+        self.env.update({
+            "LIVESTREAM_SERVER_SOCKET": str(self.socket),
+            "LIVESTREAM_STORAGE_FILE_DIRECTORY": str(self.storage_dir),
+            "LIVESTREAM_ARCHIVE_FILE_DIRECTORY": str(self.archive_dir),
+            "LIVESTREAM_MEDIA_LOCAL_RTMP_URL": f"rtmp://127.0.0.1:{self.rtmp_port}",
+            "LIVESTREAM_MEDIA_LOCAL_HLS_URL": f"{self.base}/hls",
+            "LIVESTREAM_MEDIA_LOCAL_CONTROL_URL": f"http://127.0.0.1:{self.internal_port}/control",
+        })
+        if workers:
+            self.env["LIVESTREAM_SERVER_WORKERS"] = str(workers)
+        self.env.update(extra_env or {})
+        self.service = None
+        self.nginx = None
+
+    def render_nginx(self):
+        env = dict(os.environ, HTTP_PORT=str(self.http_port), INTERNAL_PORT=str(self.internal_port),
+                   RTMP_PORT=str(self.rtmp_port), SOCKET=str(self.socket), ARCHIVE_DIR=str(self.archive_dir))
+        subprocess.run([str(REPO / "nginx" / "render.sh"), str(self.run_dir)], env=env, check=True, capture_output=True)
+
+    def start(self):
+        self.render_nginx()
+        self.start_service()
+        self.nginx = subprocess.Popen(
+            ["nginx", "-p", str(self.run_dir), "-e", str(self.run_dir / "logs" / "error.log"), "-c", str(self.run_dir / "nginx.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_ready()
+        return self
+
+    def start_service(self):
+        self.log_handle = open(self.service_log, "ab")
+        self.service = subprocess.Popen([binary()], env=self.env, stdout=self.log_handle, stderr=self.log_handle)
+        deadline = time.time() + 20
+        while not self.socket.exists():
+            if self.service.poll() is not None:
+                raise RuntimeError("livestreamd exited at start:\n" + self.service_log.read_text())
+            if time.time() > deadline:
+                raise RuntimeError("livestreamd did not create its socket")
+            time.sleep(0.05)
+
+    def wait_ready(self):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the stack did not become ready")
+
+    def stop_service(self, timeout=10):
+        """SIGTERM livestreamd; returns (exit code, seconds it took)."""
+        if self.service is None or self.service.poll() is not None:
+            return (self.service.returncode if self.service else None), 0.0
+        started = time.time()
+        self.service.send_signal(signal.SIGTERM)
+        try:
+            code = self.service.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.service.kill()
+            code = self.service.wait()
+        self.log_handle.close()
+        return code, time.time() - started
+
+    def stop(self):
+        result = self.stop_service()
+        if self.nginx and self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGQUIT)
+            try:
+                self.nginx.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+                self.nginx.wait()
+        return result
+
+    def url(self, path):
+        return self.base + path
