@@ -6,6 +6,11 @@ public final class RecordingMediaPipeline: MediaPipeline {
     public struct Call: Sendable, Equatable {
         public let operation: String
         public let streamId: String
+
+        public init(operation: String, streamId: String) {
+            self.operation = operation
+            self.streamId = streamId
+        }
     }
 
     private let state = Mutex<(calls: [Call], failing: Set<String>)>(([], []))

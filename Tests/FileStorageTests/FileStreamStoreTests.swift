@@ -1,0 +1,113 @@
+import FileStorage
+import Foundation
+import LivestreamCore
+import Logging
+import Testing
+
+struct FileStreamStoreTests {
+    let directory: String
+    let store: FileStreamStore
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "filestore-" + Identifier.make()
+        store = try FileStreamStore(directory: directory, logger: Logger(label: "test"))
+    }
+
+    func record(_ name: String = "n") -> StreamRecord {
+        StreamRecord(id: Identifier.make(), name: name, lastUpdate: "1")
+    }
+
+    @Test func createGetReplaceDelete() throws {
+        let created = try store.create(record())
+        #expect(created.version == 1)
+        #expect(try store.get(id: created.id) == created)
+        var changed = created
+        changed.name = "m"
+        changed.mediaState = ["publishers": ["1": "7"]]
+        let replaced = try store.replace(changed)
+        #expect(replaced.version == 2)
+        #expect(try store.get(id: created.id) == replaced)
+        try store.delete(replaced)
+        #expect(try store.get(id: created.id) == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.hasPrefix(".lock") }.isEmpty, "no temp files left")
+    }
+
+    @Test func compareAndSetRejectsStaleVersions() throws {
+        let created = try store.create(record())
+        _ = try store.replace(created)
+        #expect { try store.replace(created) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
+        #expect { try store.delete(created) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
+        #expect { try store.create(created) } throws: { ($0 as? ServiceError)?.code == "already_exists" }
+        var missing = record()
+        missing.version = 1
+        #expect { try store.replace(missing) } throws: { ($0 as? ServiceError)?.code == "stream_not_found" }
+    }
+
+    @Test func documentsAreTheContractRecordInAnEnvelope() throws {
+        let created = try store.create(record("doc"))
+        let data = try #require(FileManager.default.contents(atPath: "\(directory)/\(created.id).json"))
+        let document = try JSONValue.parse(data).objectValue!
+        #expect(document["format"] == "livestreamd.stream/1" && document["version"] == 1)
+        #expect(document["record"] == created.apiObject)
+    }
+
+    @Test func listsInPagesAndSkipsForeignOrCorruptFiles() throws {
+        let ids = try (0..<5).map { _ in try store.create(record()).id }.sorted()
+        let corrupt = Identifier.make()
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: "\(directory)/\(corrupt).json"))
+        let foreign = Identifier.make()
+        try Data(#"{"id":"x"}"#.utf8).write(to: URL(fileURLWithPath: "\(directory)/\(foreign).json"))
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: "\(directory)/notes.txt"))
+
+        let all = try store.list(limit: nil, after: nil)
+        #expect(all.records.map(\.id) == ids && all.nextToken == nil)
+        #expect(Set(store.problems.map(\.location)) == ["\(corrupt).json", "\(foreign).json", "notes.txt"])
+
+        var seen: [String] = []
+        var token: String?
+        repeat {
+            let page = try store.list(limit: 2, after: token)
+            #expect(page.records.count <= 2)
+            seen += page.records.map(\.id)
+            token = page.nextToken
+        } while token != nil
+        #expect(seen == ids)
+        #expect(throws: ServiceError.self) { try store.list(limit: 2, after: "../etc") }
+        #expect { try store.get(id: corrupt) } throws: { ($0 as? ServiceError)?.kind == .internal }
+    }
+
+    @Test func twoProcessesHammeringOneStreamLoseNoUpdate() throws {
+        var seed = record()
+        seed.extra["count"] = 0
+        let created = try store.create(seed)
+        let hammer = try Self.hammerPath()
+        let processes = try (0..<2).map { _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: hammer)
+            process.arguments = [directory, created.id, "150", "3"]
+            try process.run()
+            return process
+        }
+        for process in processes {
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        let final = try #require(try store.get(id: created.id))
+        #expect(final.extra["count"] == .int(300))
+        #expect(final.version == 301)
+    }
+
+    /// StoreHammer is built beside the test bundle.
+    static func hammerPath() throws -> String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("StoreHammer").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/StoreHammer").path
+        guard FileManager.default.isExecutableFile(atPath: fallback) else { throw ServiceError.internal("StoreHammer is not built") }
+        return fallback
+    }
+}

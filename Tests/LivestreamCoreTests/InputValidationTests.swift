@@ -1,0 +1,67 @@
+import LivestreamCore
+import Testing
+
+struct InputValidationTests {
+    func message<T>(_ make: () throws -> T) -> String? {
+        do {
+            _ = try make()
+            return nil
+        } catch let error as ServiceError {
+            #expect(error.kind == .badRequest)
+            return error.message
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func createRules() throws {
+        #expect(message { try CreateStreamInput(json: nil) } == "a JSON object body is required")
+        #expect(message { try CreateStreamInput(json: []) } == "the body must be a JSON object, not array")
+        #expect(message { try CreateStreamInput(json: [:]) } == "name is required")
+        #expect(message { try CreateStreamInput(json: ["name": 5]) } == "name must be a string, not integer")
+        #expect(message { try CreateStreamInput(json: ["name": ""]) } == "name must not be empty")
+        #expect(message { try CreateStreamInput(json: ["name": "a\u{7}b"]) } == "name must not contain control characters")
+        #expect(message { try CreateStreamInput(json: ["name": .string(String(repeating: "x", count: 257))]) } == "name is longer than 256 characters")
+        #expect(message { try CreateStreamInput(json: ["name": "n", "segment_length": "300"]) } == "segment_length must be an integer, not string")
+        #expect(message { try CreateStreamInput(json: ["name": "n", "segment_length": 0]) } == "segment_length must be an integer in 1...86400")
+        #expect(message { try CreateStreamInput(json: ["name": "n", "segment_length": 4.5]) } == "segment_length must be an integer in 1...86400")
+        #expect(message { try CreateStreamInput(json: ["name": "n", "description": false]) } == "description must be a string, not boolean")
+        let many = JSONValue.object(Dictionary(uniqueKeysWithValues: (0..<65).map { ("k\($0)", JSONValue.int(1)) }).merging(["name": "n"]) { a, _ in a })
+        #expect(message { try CreateStreamInput(json: many) } == "at most 64 extra fields are kept")
+        let ok = try CreateStreamInput(json: ["name": "n", "description": "line\nbreak", "segment_length": nil])
+        #expect(ok.segmentLength == 300 && ok.description == "line\nbreak")
+    }
+
+    @Test func startRules() throws {
+        #expect(try StartStreamInput(json: nil) == StartStreamInput())
+        #expect(message { try StartStreamInput(json: ["path": ""]) } == "path must not be empty")
+        #expect(message { try StartStreamInput(json: ["path": "a\u{0}"]) } == "path must not contain control characters")
+        #expect(message { try StartStreamInput(json: ["startover_window_seconds": -1]) } == "startover_window_seconds must be an integer in 0...1209600")
+        #expect(message { try StartStreamInput(json: ["key_rotation_interval": "60"]) } == "key_rotation_interval must be an integer, not string")
+    }
+
+    @Test func splitRules() throws {
+        let session: JSONValue = "0123456789abcdef0123456789abcdef"
+        func split(_ list: JSONValue, modifier: JSONValue? = nil) throws -> SplitInput {
+            var body: [String: JSONValue] = ["session_id": session, "timestamp_list": list]
+            if let modifier { body["name_modifier"] = modifier }
+            return try SplitInput(json: .object(body))
+        }
+        #expect(message { try SplitInput(json: ["timestamp_list": []]) } == "session_id is required: a 32-character lowercase hex id")
+        #expect(message { try SplitInput(json: ["session_id": "../x", "timestamp_list": []]) } == "session_id must be a 32-character lowercase hex id")
+        #expect(message { try split([]) } == "timestamp_list must not be empty")
+        #expect(message { try split("0-10") } == "timestamp_list is required: an array of {\"start\", \"end\"} objects")
+        #expect(message { try split(.array(Array(repeating: ["start": 0, "end": 1], count: 1001))) } == "timestamp_list has more than 1000 ranges")
+        #expect(message { try split([["start": 5, "end": 5]]) } == "timestamp_list[0]: end must be greater than start")
+        #expect(message { try split([["start": -1, "end": 5]]) } == "timestamp_list[0].start must not be negative")
+        #expect(message { try split([["start": 0, "end": "ten"]]) } == "timestamp_list[0].end must be a number of seconds")
+        #expect(message { try split([["start": 0, "end": true]]) } == "timestamp_list[0].end must be a number of seconds")
+        #expect(message { try split([["start": 0]]) } == "timestamp_list[0].end is required")
+        #expect(message { try split([1]) } == "timestamp_list[0] must be an object with start and end")
+        #expect(message { try split([["start": 0, "end": 1]], modifier: "a/b") } == "name_modifier must match [A-Za-z0-9_-]{1,64}")
+        #expect(message { try split([["start": 0, "end": 1]], modifier: .string(String(repeating: "a", count: 65))) } == "name_modifier must match [A-Za-z0-9_-]{1,64}")
+        #expect(message { try split([["start": 0, "end": 1]], modifier: "..") } == "name_modifier must match [A-Za-z0-9_-]{1,64}")
+        let ok = try split([["start": "1.5", "end": 3]], modifier: "clip_1-a")
+        #expect(ok.ranges == [TimeRange(start: 1.5, end: 3)] && ok.nameModifier == "clip_1-a")
+    }
+}

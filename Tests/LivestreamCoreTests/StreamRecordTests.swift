@@ -1,0 +1,51 @@
+import LivestreamCore
+import Testing
+
+struct StreamRecordTests {
+    static let id = "0123456789abcdef0123456789abcdef"
+
+    @Test func apiObjectHasContractFieldsAndTypes() {
+        var record = StreamRecord(id: Self.id, name: "n", lastUpdate: "1732500000")
+        record.extra = ["custom": ["x": 1]]
+        record.archivesPath = ["s": "file:///a/"]
+        guard case .object(let object) = record.apiObject else { Issue.record("not an object"); return }
+        for field in StreamRecord.contractFields where field != "state" {
+            #expect(object[field] != nil, "missing \(field)")
+        }
+        #expect(object["segment_length"] == .int(300))
+        #expect(object["last_update"] == .string("1732500000"))
+        #expect(object["last_started"] == .null)
+        #expect(object["current_session_id"] == .null)
+        #expect(object["started"] == .bool(false))
+        #expect(object["ssm_paths"] == .array([]))
+        #expect(object["rtmp_ivs"] == "" && object["ivs_viewer_endpoint"] == "" && object["ecs_asg_count"] == 0)
+        #expect(object["key_rotation_interval"] == 60 && object["startover_window_seconds"] == 43200)
+        #expect(object["custom"] == ["x": 1])
+        #expect(object["archives_path"] == ["s": "file:///a/"])
+    }
+
+    @Test func roundTripsThroughTheAPIObject() throws {
+        var record = StreamRecord(id: Self.id, name: "n", description: "d", segmentLength: 4, lastUpdate: "5")
+        record.lastStarted = "6"
+        record.currentSessionId = "s"
+        record.ssmPaths = ["/a", "/b"]
+        record.extra = ["k": [true, nil]]
+        let decoded = try StreamRecord(apiObject: record.apiObject.objectValue!, version: 3, mediaState: ["m": 1])
+        var expected = record
+        expected.version = 3
+        expected.mediaState = ["m": 1]
+        #expect(decoded == expected)
+    }
+
+    @Test func readsOldItemsLeniently() throws {
+        // As the old deployment's boto3 code left them: floats for numbers, numeric timestamps, no optional fields.
+        let old: [String: JSONValue] = ["id": .string(Self.id), "name": "old", "segment_length": 300.0, "last_update": 1732500000, "started": true]
+        let record = try StreamRecord(apiObject: old, version: 0)
+        #expect(record.segmentLength == 300 && record.lastUpdate == "1732500000" && record.started && record.description == "")
+    }
+
+    @Test func rejectsWrongStoredTypes() {
+        #expect(throws: RecordDecodingError.self) { try StreamRecord(apiObject: ["id": .string(Self.id), "started": "yes"], version: 1) }
+        #expect(throws: RecordDecodingError.self) { try StreamRecord(apiObject: ["name": "no id"], version: 1) }
+    }
+}
