@@ -1,0 +1,231 @@
+"""Every endpoint of the REST contract through real nginx and libfcgi, checked against openapi.json.
+
+The same suite runs for every storage backend (see `stack` in conftest.py).
+"""
+import http.client
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+
+from contract import DOCUMENT, check
+
+UNKNOWN = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def created(stack):
+    response = requests.post(stack.url("/streams"), json={"name": "contract", "description": "d", "segment_length": 6, "team": "blue"})
+    return check(response)
+
+
+def raw(stack, method, target, body=b""):
+    """A request with the target sent byte for byte (requests would normalise it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=10)
+    connection.request(method, target, body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, json.loads(data) if data else None, dict(response.getheaders())
+
+
+def error(response, status, code=None):
+    assert response.status_code == status, response.text
+    body = check(response)
+    if code:
+        assert body["code"] == code
+    return body
+
+
+def test_health_and_document(stack):
+    assert check(requests.get(stack.url("/healthz"))) == {"status": "ok"}
+    served = check(requests.get(stack.url("/openapi.json")))
+    assert served == DOCUMENT
+
+
+def test_create_returns_the_full_record(stack, created):
+    assert re.fullmatch(r"[0-9a-f]{32}", created["id"])
+    assert created["name"] == "contract" and created["description"] == "d" and created["segment_length"] == 6
+    assert created["started"] is False and created["archives_path"] == {} and created["cloudfront_associated"] is False
+    assert created["last_started"] is None and created["current_session_id"] is None
+    assert created["team"] == "blue"
+    assert created["rtmp_ivs"] == "" and created["ecs_asg_count"] == 0
+    defaults = check(requests.post(stack.url("/streams"), json={"name": "defaults"}))
+    assert defaults["description"] == "" and defaults["segment_length"] == 300
+    assert defaults["key_rotation_interval"] == 60 and defaults["startover_window_seconds"] == 43200
+    check(requests.delete(stack.url(f"/streams/{defaults['id']}")))
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ({}, "name is required"),
+    ({"name": 7}, "name must be a string"),
+    ({"name": ""}, "must not be empty"),
+    ({"name": "x", "segment_length": "300"}, "segment_length must be an integer"),
+    ({"name": "x", "segment_length": -4}, "segment_length must be an integer in"),
+    ({"name": "x", "description": ["a"]}, "description must be a string"),
+    ([], "must be a JSON object"),
+])
+def test_create_rejects_bad_input(stack, body, fragment):
+    before = len(requests.get(stack.url("/streams")).json())
+    assert fragment in error(requests.post(stack.url("/streams"), json=body), 400)["message"]
+    assert len(requests.get(stack.url("/streams")).json()) == before, "nothing is written"
+
+
+def test_create_rejects_broken_json_and_huge_bodies(stack):
+    error(requests.post(stack.url("/streams"), data=b'{"name": ', headers={"Content-Type": "application/json"}), 400, "invalid_json")
+    error(requests.post(stack.url("/streams"), data=b"", headers={"Content-Type": "application/json"}), 400, "invalid_body")
+    # Over the service's own limit (set low for this suite) and over nginx's.
+    error(requests.post(stack.url("/streams"), json={"name": "x" * 70000}), 413, "payload_too_large")
+    error(requests.post(stack.url("/streams"), data=b"{" + b" " * (2 << 20) + b"}"), 413, "payload_too_large")
+
+
+def test_get_and_list(stack, created):
+    assert check(requests.get(stack.url(f"/streams/{created['id']}"))) == created
+    listed = check(requests.get(stack.url("/streams")))
+    assert created in listed
+
+
+def test_list_pages(stack):
+    ids = {check(requests.post(stack.url("/streams"), json={"name": f"page{i}"}))["id"] for i in range(5)}
+    seen, token = [], None
+    while True:
+        params = {"limit": 2} | ({"next_token": token} if token else {})
+        response = requests.get(stack.url("/streams"), params=params)
+        page = check(response)
+        assert len(page) <= 2
+        seen += [r["id"] for r in page]
+        token = response.headers.get("X-Next-Token")
+        if not token:
+            break
+    assert ids <= set(seen) and len(seen) == len(set(seen))
+    error(requests.get(stack.url("/streams"), params={"limit": 0}), 400)
+    error(requests.get(stack.url("/streams"), params={"limit": "ten"}), 400)
+    for stream_id in ids:
+        check(requests.delete(stack.url(f"/streams/{stream_id}")))
+
+
+@pytest.mark.parametrize("target, status, code", [
+    (f"/streams/{UNKNOWN}", 404, "stream_not_found"),
+    ("/streams/NOT-AN-ID", 400, "invalid_id"),
+    # nginx resolves dot segments and refuses NUL itself, answering in the API's shape.
+    ("/streams/%2e%2e/start", 404, "not_found"),
+    ("/streams/abc%00def", 400, "bad_request"),
+    ("/streams/abc%2fdef", 400, "invalid_path"),
+    ("/streams/abc%ffdef", 400, "invalid_path"),
+    ("/streams/abc%0adef", 400, "invalid_path"),
+])
+def test_bad_ids_and_paths(stack, target, status, code):
+    got, body, headers = raw(stack, "GET", target)
+    assert got == status and body["code"] == code and body["message"]
+    assert headers.get("Access-Control-Allow-Origin") == "*"
+
+
+def test_update_changes_user_fields_only(stack, created):
+    body = dict(created, name="renamed", description="new", started=True, rtmp1="rtmp://evil/x", archives_path={"x": "y"}, team="red", extra2=[1, 2])
+    updated = check(requests.post(stack.url(f"/streams/{created['id']}"), json=body))
+    assert updated["name"] == "renamed" and updated["description"] == "new" and updated["team"] == "red" and updated["extra2"] == [1, 2]
+    assert updated["started"] is False and updated["rtmp1"] == created["rtmp1"] and updated["archives_path"] == {}
+    assert int(updated["last_update"]) >= int(created["last_update"])
+    partial = check(requests.post(stack.url(f"/streams/{created['id']}"), json={"description": "only this"}))
+    assert partial["name"] == "renamed" and partial["description"] == "only this"
+    error(requests.post(stack.url(f"/streams/{UNKNOWN}"), json={"name": "x"}), 404, "stream_not_found")
+    error(requests.post(stack.url(f"/streams/{created['id']}"), json={"name": 1}), 400)
+    error(requests.post(stack.url(f"/streams/{created['id']}"), data=b"nope"), 400, "invalid_json")
+
+
+def test_start_stop_cycle(stack, created):
+    sid = created["id"]
+    error(requests.post(stack.url(f"/streams/{sid}/stop")), 409, "state_conflict")
+    error(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "../escape"}), 400, "invalid_path")
+    error(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "a\u0001b"}), 400)
+    error(requests.post(stack.url(f"/streams/{sid}/start"), json={"startover_window_seconds": "1"}), 400)
+    assert check(requests.get(stack.url(f"/streams/{sid}")))["started"] is False, "a refused start changes nothing"
+
+    started = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"key_rotation_interval": 30}))
+    session = started["current_session_id"]
+    assert started["started"] is True and re.fullmatch(r"[0-9a-f]{32}", session) and started["last_started"]
+    assert started["key_rotation_interval"] == 30 and started["startover_window_seconds"] == 43200
+    root = started["archives_path"][session]
+    assert re.fullmatch(rf"file:///.+/\d{{4}}/\d{{2}}/\d{{2}}/{sid}-{started['last_started']}/", root)
+    error(requests.post(stack.url(f"/streams/{sid}/start")), 409, "state_conflict")
+
+    stopped = check(requests.post(stack.url(f"/streams/{sid}/stop")))
+    assert stopped["started"] is False and stopped["last_stopped"] and stopped["archives_path"] == started["archives_path"]
+
+    custom = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/contract-test"}))
+    assert custom["archives_path"][custom["current_session_id"]].endswith("/events/contract-test/")
+    check(requests.post(stack.url(f"/streams/{sid}/stop")))
+    for action in ("start", "stop"):
+        error(requests.post(stack.url(f"/streams/{UNKNOWN}/{action}")), 404, "stream_not_found")
+
+
+def test_live_association(stack, created):
+    sid = created["id"]
+    on = check(requests.post(stack.url(f"/streams/{sid}/live")))
+    assert on["cloudfront_associated"] is True and on["viewer_endpoint_cloudfront"] == on["viewer_endpoint"]
+    assert check(requests.post(stack.url(f"/streams/{sid}/live")))["cloudfront_associated"] is True
+    assert check(requests.delete(stack.url(f"/streams/{sid}/live")))["cloudfront_associated"] is False
+    assert check(requests.delete(stack.url(f"/streams/{sid}/live")))["cloudfront_associated"] is False
+    error(requests.post(stack.url(f"/streams/{UNKNOWN}/live")), 404)
+    error(requests.delete(stack.url(f"/streams/{UNKNOWN}/live")), 404)
+
+
+def test_split(stack, created):
+    sid = created["id"]
+    started = check(requests.post(stack.url(f"/streams/{sid}/start")))
+    check(requests.post(stack.url(f"/streams/{sid}/stop")))
+    session = started["current_session_id"]
+    url = stack.url(f"/streams/{sid}/split")
+    good = {"session_id": session, "timestamp_list": [{"start": 0, "end": 6}]}
+    error(requests.post(url, json=good), 409, "no_segments")
+
+    # Segments as the archiver leaves them: MPEG-TS files plus the CSV list of their lengths.
+    folder = Path(started["archives_path"][session][len("file://"):])
+    for n in (1, 2, 3):
+        (folder / f"_1-20261125T000000.{n:06d}.ts").write_bytes(b"\x47" + b"\xff" * 187)
+    (folder / "_1-20261125T000000.1.csv").write_text(
+        "_1-20261125T000000.000001.ts,0.0,6.0\n_1-20261125T000000.000002.ts,6.0,12.0\n_1-20261125T000000.000003.ts,12.0,14.5\n")
+
+    for bad in [
+        {"timestamp_list": [{"start": 0, "end": 1}]},
+        {"session_id": session},
+        {"session_id": session, "timestamp_list": []},
+        {"session_id": session, "timestamp_list": [{"start": 5, "end": 5}]},
+        {"session_id": session, "timestamp_list": [{"start": -1, "end": 5}]},
+        {"session_id": session, "timestamp_list": [{"start": "a", "end": 5}]},
+        {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}] * 1001},
+        {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}], "name_modifier": "../x"},
+        {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}], "name_modifier": "x" * 65},
+        {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}, {"start": 100, "end": 200}]},
+    ]:
+        error(requests.post(url, json=bad), 400)
+    assert not list(folder.glob("*.m3u8")), "a refused split writes nothing"
+    error(requests.post(url, json=dict(good, session_id=UNKNOWN)), 404, "session_not_found")
+    error(requests.post(stack.url(f"/streams/{UNKNOWN}/split"), json=good), 404, "stream_not_found")
+
+    result = check(requests.post(url, json={"session_id": session, "timestamp_list": [{"start": 0, "end": 6}, {"start": "5", "end": 13}], "name_modifier": "c1"}))
+    assert [Path(k).name for k in result["indexes"]] == ["index_c1_0.m3u8", "index_c1_1.m3u8"]
+    second = (stack.archive_dir / result["indexes"][1]).read_text()
+    assert re.findall(r"^_1-\S+\.ts$", second, re.M) == [f"_1-20261125T000000.{n:06d}.ts" for n in (1, 2, 3)]
+    generated = check(requests.post(url, json=good))
+    assert re.fullmatch(r".*/index_[0-9a-f]{32}_0\.m3u8", generated["indexes"][0])
+
+
+def test_preflight_and_cors(stack, created):
+    response = requests.options(stack.url(f"/streams/{created['id']}/split"), headers={"Origin": "https://x", "Access-Control-Request-Method": "POST"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    got, body, headers = raw(stack, "PUT", "/streams")
+    assert got == 405 and body["code"] == "method_not_allowed" and headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_delete_returns_the_record_as_it_was(stack):
+    record = check(requests.post(stack.url("/streams"), json={"name": "doomed"}))
+    deleted = check(requests.delete(stack.url(f"/streams/{record['id']}")))
+    assert deleted == record
+    error(requests.get(stack.url(f"/streams/{record['id']}")), 404, "stream_not_found")
+    error(requests.delete(stack.url(f"/streams/{record['id']}")), 404, "stream_not_found")
