@@ -78,13 +78,13 @@ public final class FastCGIServer: Sendable {
         }
         logger.info("listening", metadata: ["workers": "\(configuration.workers)", "socket": "\(createdSocketPath ?? "fd 0")"])
         stopRequested.wait()
-        let drained = finished.wait(timeout: .now() + FastCGIServer.seconds(drainTimeout)) == .success
-        close(listenFd)
-        if let path = createdSocketPath { unlink(path) }
-        return drained
+        return finished.wait(timeout: .now() + FastCGIServer.seconds(drainTimeout)) == .success
     }
 
     /// Stops accepting, closes idle kept connections and lets in-flight requests finish. Safe from any thread.
+    ///
+    /// The listening socket goes at once (path unlinked, fd closed), so the web server
+    /// gets an immediate refusal instead of queueing new requests behind the drain.
     public func shutdown() {
         let parked = idle.withLock { state -> Set<Int32>? in
             guard !state.draining else { return nil }
@@ -93,6 +93,9 @@ public final class FastCGIServer: Sendable {
             return state.fds
         }
         guard let parked else { return }
+        _ = try? FastCGIServer.control(epollFd, EPOLL_CTL_DEL, listenFd, events: 0)
+        if let path = createdSocketPath { unlink(path) }
+        close(listenFd)
         for fd in parked { close(fd) }
         var one: UInt64 = 1
         _ = Glibc.write(wakeFd, &one, 8)

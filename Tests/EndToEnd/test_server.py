@@ -1,0 +1,135 @@
+"""The FastCGI server's behaviour through real nginx: concurrency, shutdown, listeners, start-up errors."""
+import fcntl
+import os
+import subprocess
+import threading
+import time
+
+import requests
+
+from conftest import start_stack
+from stack import Stack, binary
+
+
+def hold_storage_lock(stack):
+    """Takes the file store's write lock, so a write request blocks inside the service (a slow request)."""
+    stack.storage_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(stack.storage_dir / ".lock", "a")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def test_a_slow_request_does_not_block_the_others(tmp_path_factory):
+    stack = start_stack(tmp_path_factory, livestream_server_workers="4")
+    try:
+        existing = requests.post(stack.url("/streams"), json={"name": "fast"}).json()
+        lock = hold_storage_lock(stack)
+        slow_results = []
+        slow = [threading.Thread(target=lambda: slow_results.append(requests.post(stack.url("/streams"), json={"name": "slow"}, timeout=30)))
+                for _ in range(2)]
+        for thread in slow:
+            thread.start()
+        time.sleep(0.5)
+        started = time.time()
+        for _ in range(50):
+            assert requests.get(stack.url(f"/streams/{existing['id']}"), timeout=5).status_code == 200
+        assert time.time() - started < 5, "reads waited for the blocked writes"
+        assert not slow_results, "the writes should still be blocked"
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+        for thread in slow:
+            thread.join(timeout=10)
+        assert [r.status_code for r in slow_results] == [200, 200]
+    finally:
+        assert stack.stop()[0] == 0
+
+
+def test_sigterm_finishes_in_flight_requests_and_exits_0_quickly(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    try:
+        lock = hold_storage_lock(stack)
+        results = []
+        inflight = threading.Thread(target=lambda: results.append(requests.post(stack.url("/streams"), json={"name": "inflight"}, timeout=30)))
+        inflight.start()
+        time.sleep(0.5)
+        stack.service.send_signal(15)
+        time.sleep(0.3)
+        # Shutting down: the socket is gone, new requests fail at once; the in-flight one is still running.
+        refused_at = time.time()
+        assert requests.get(stack.url("/healthz"), timeout=5).status_code == 502
+        assert time.time() - refused_at < 1
+        assert not stack.socket.exists()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+        inflight.join(timeout=10)
+        assert results and results[0].status_code == 200, "the in-flight request was answered"
+        assert stack.service.wait(timeout=5) == 0
+    finally:
+        stack.stop()
+
+
+def test_idle_kept_connections_do_not_delay_shutdown(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    try:
+        session = requests.Session()
+        for _ in range(20):
+            assert session.get(stack.url("/healthz")).status_code == 200
+    finally:
+        code, seconds = stack.stop()
+    assert code == 0 and seconds < 5
+
+
+def test_spawn_fcgi_socket_on_fd_0(tmp_path):
+    stack = Stack(tmp_path)
+    stack.render_nginx()
+    stack.env.pop("LIVESTREAM_SERVER_SOCKET")
+    process = subprocess.Popen(["spawn-fcgi", "-n", "-s", str(stack.socket), "-M", "0600", "--", binary()],
+                               env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    nginx = subprocess.Popen(["nginx", "-p", str(stack.run_dir), "-e", str(stack.run_dir / "logs/error.log"), "-c", str(stack.run_dir / "nginx.conf")])
+    try:
+        stack.wait_ready()
+        assert requests.post(stack.url("/streams"), json={"name": "fd0"}).status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(timeout=5) == 0
+        nginx.terminate()
+        nginx.wait(timeout=10)
+
+
+def test_without_a_socket_start_up_says_what_to_do(tmp_path):
+    env = dict(os.environ, LIVESTREAM_STORAGE_FILE_DIRECTORY=str(tmp_path / "s"), LIVESTREAM_ARCHIVE_FILE_DIRECTORY=str(tmp_path / "a"))
+    env.pop("LIVESTREAM_SERVER_SOCKET", None)
+    result = subprocess.run([binary()], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2 and "fd 0 is not a listening socket" in result.stderr
+
+
+def run_check(tmp_path, **overrides):
+    env = dict(os.environ, LIVESTREAM_STORAGE_FILE_DIRECTORY=str(tmp_path / "s"), LIVESTREAM_ARCHIVE_FILE_DIRECTORY=str(tmp_path / "a"))
+    env.update(overrides)
+    return subprocess.run([binary(), "check-config"], env=env, capture_output=True, text=True, timeout=20)
+
+
+def test_unknown_plugins_and_bad_options_stop_start_up(tmp_path):
+    unknown = run_check(tmp_path, LIVESTREAM_STORAGE_BACKEND="cassandra")
+    assert unknown.returncode == 2 and "storage.backend is 'cassandra'" in unknown.stderr and "available: file" in unknown.stderr
+    bad = run_check(tmp_path, LIVESTREAM_SERVER_WORKERS="lots")
+    assert bad.returncode == 2 and "server.workers must be an integer" in bad.stderr
+    config = tmp_path / "config.json"
+    config.write_text('{"storage": {"file": {"dirctory": "x"}}}')
+    typo = subprocess.run([binary(), "check-config", "--config", str(config)], capture_output=True, text=True, timeout=20)
+    assert typo.returncode == 2 and "'storage.file.dirctory'" in typo.stderr and "storage.file.directory" in typo.stderr
+    good = run_check(tmp_path, LIVESTREAM_SERVER_API_TOKENS="s3cret-token")
+    assert good.returncode == 0 and "storage.backend = file" in good.stdout
+    assert "s3cret-token" not in good.stdout + good.stderr and "server.api_tokens = <redacted>" in good.stdout
+
+
+def test_api_tokens_through_nginx(tmp_path_factory):
+    stack = start_stack(tmp_path_factory, livestream_server_api_tokens="tok-1,tok-2")
+    try:
+        denied = requests.get(stack.url("/streams"))
+        assert denied.status_code == 401 and denied.json()["code"] == "unauthorized"
+        assert requests.get(stack.url("/streams"), headers={"Authorization": "Bearer tok-2"}).status_code == 200
+        assert requests.get(stack.url("/healthz")).status_code == 200
+        assert "tok-" not in stack.service_log.read_text()
+    finally:
+        assert stack.stop()[0] == 0
