@@ -1,0 +1,42 @@
+import FileArchive
+import Foundation
+import LivestreamCore
+import Testing
+
+struct FileArchiveStoreTests {
+    let directory = NSTemporaryDirectory() + "archive-" + Identifier.make()
+
+    @Test func sessionRootsAreDatedFoldersOrConfinedPaths() throws {
+        let archive = try FileArchiveStore(directory: directory)
+        let root = try archive.sessionRoot(streamId: "abc", startedAt: 1_732_500_000, requestedPath: nil)
+        #expect(root == "file://\(archive.directory)/2024/11/25/abc-1732500000/")
+        #expect(FileManager.default.fileExists(atPath: String(root.dropFirst(7))))
+        #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "events/x/") == "file://\(archive.directory)/events/x/")
+        #expect { try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "../x") } throws: { ($0 as? ServiceError)?.code == "invalid_path" }
+        #expect(throws: ServiceError.self) { try archive.listSegments(root: "file:///etc/") }
+    }
+
+    @Test func aPathHoldingAnArchiveIsNotReused() throws {
+        let archive = try FileArchiveStore(directory: directory)
+        let root = try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "reused")
+        FileManager.default.createFile(atPath: String(root.dropFirst(7)) + "_1-x.000001.ts", contents: Data())
+        #expect { try archive.sessionRoot(streamId: "abc", startedAt: 2, requestedPath: "reused") } throws: { ($0 as? ServiceError)?.code == "path_in_use" }
+    }
+
+    @Test func listsSegmentsWithLengthsFromTheArchiverLists() throws {
+        let archive = try FileArchiveStore(directory: directory)
+        let root = try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: nil)
+        let folder = String(root.dropFirst(7))
+        for name in ["_1-x.000001.ts", "_1-x.000002.ts", "_2-x.000001.ts", "index_a_0.m3u8", "notes.txt"] {
+            FileManager.default.createFile(atPath: folder + name, contents: Data())
+        }
+        try "_1-x.000001.ts,0.000000,4.080000\n/abs/_1-x.000002.ts,4.08,8.08\nbroken line\n".write(toFile: folder + "_1-x.1.csv", atomically: true, encoding: .utf8)
+        let segments = try archive.listSegments(root: root).sorted { $0.name < $1.name }
+        #expect(segments.map(\.name) == ["_1-x.000001.ts", "_1-x.000002.ts", "_2-x.000001.ts"])
+        #expect(abs((segments[0].duration ?? 0) - 4.08) < 1e-9 && abs((segments[1].duration ?? 0) - 4.0) < 1e-9)
+        #expect(segments[2].duration == nil)
+        let key = try archive.writePlaylist(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n")
+        #expect(key == "1970/01/01/abc-1/index_m_0.m3u8")
+        #expect(try String(contentsOfFile: archive.directory + "/" + key, encoding: .utf8) == "#EXTM3U\n")
+    }
+}

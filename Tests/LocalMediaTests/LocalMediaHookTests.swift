@@ -1,0 +1,75 @@
+@testable import LocalMedia
+import Foundation
+import LivestreamCore
+import Logging
+import Testing
+
+struct LocalMediaHookTests {
+    let store = MemoryStreamStore()
+    let archive = MemoryArchiveStore()
+    let media: LocalMediaPipeline
+
+    init() {
+        media = LocalMediaPipeline(
+            settings: .init(rtmpURL: "rtmp://127.0.0.1:1935/", ingestApp: "live", hlsURL: "http://h/hls/", controlURL: "http://127.0.0.1:9/control"),
+            store: store, archive: archive, logger: Logger(label: "test"))
+    }
+
+    func stream(started: Bool) throws -> StreamRecord {
+        let id = Identifier.make()
+        let resources = try media.create(streamId: id, segmentLength: 4)
+        var record = StreamRecord(id: id, name: "n", segmentLength: 4, lastUpdate: "1")
+        record.rtmp1 = resources.rtmp1
+        record.rtmp2 = resources.rtmp2
+        record.started = started
+        record.lastStarted = "1732500000"
+        record.currentSessionId = "s"
+        record.archivesPath = ["s": "file:///tmp/archive/x/"]
+        return try store.create(record)
+    }
+
+    func call(_ path: String, _ fields: [String: String]) throws -> InternalResponse {
+        try media.internalEndpoints.first { $0.path == path }!.handle(InternalRequest(fields: fields))
+    }
+
+    @Test func ingestURLsCarryAPerPipelineKeyAndViewersTheId() throws {
+        let resources = try media.create(streamId: "0123456789abcdef0123456789abcdef", segmentLength: 4)
+        #expect(resources.rtmp1.hasPrefix("rtmp://127.0.0.1:1935/live/0123456789abcdef0123456789abcdef_"))
+        #expect(resources.rtmp1 != resources.rtmp2)
+        #expect(resources.viewerEndpoint == "http://h/hls/0123456789abcdef0123456789abcdef/index.m3u8")
+    }
+
+    @Test func publishRenamesToThePublicNameOfThePipeline() throws {
+        let record = try stream(started: true)
+        let primary = try call("rtmp/publish", ["app": "live", "name": IngestKey.key(inURL: record.rtmp1), "clientid": "7"])
+        #expect(primary == InternalResponse(status: 302, headers: [("Location", record.id)]))
+        let backup = try call("rtmp/publish", ["app": "live", "name": IngestKey.key(inURL: record.rtmp2), "clientid": "8"])
+        #expect(backup.headers.first?.1 == record.id + "-backup")
+        #expect(Publishers(try store.get(id: record.id)!.mediaState).clients == [1: "7", 2: "8"])
+    }
+
+    @Test func publishRefusesWrongKeysStoppedStreamsAndSecondPublishers() throws {
+        let stopped = try stream(started: false)
+        #expect(try call("rtmp/publish", ["app": "live", "name": IngestKey.key(inURL: stopped.rtmp1), "clientid": "1"]).status == 403)
+        let record = try stream(started: true)
+        let key = IngestKey.key(inURL: record.rtmp1)
+        #expect(try call("rtmp/publish", ["app": "live", "name": record.id + "_" + String(repeating: "0", count: 32), "clientid": "1"]).status == 403)
+        #expect(try call("rtmp/publish", ["app": "live", "name": "garbage", "clientid": "1"]).status == 403)
+        #expect(try call("rtmp/publish", ["app": "other", "name": key, "clientid": "1"]).status == 403)
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "1"]).status == 302)
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "2"]).status == 403, "one publisher per pipeline")
+        #expect(try call("rtmp/publish_done", ["name": key, "clientid": "1"]).status == 200)
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "3"]).status == 302, "free again after publish_done")
+    }
+
+    @Test func archiveTargetContinuesTheCounter() throws {
+        let record = try stream(started: true)
+        let root = record.archivesPath["s"]!
+        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/x/\n_1-20241125T020000\n1\n4\n")
+        archive.addSegments([ArchiveSegment(fileName: "_2-20241125T020000.000005.ts")!], root: root)
+        #expect(try call("rtmp/archive", ["name": record.id + "-backup"]).body == "/tmp/archive/x/\n_2-20241125T020000\n6\n4\n")
+        #expect(try call("rtmp/archive", ["name": "nobody"]).status == 404)
+        let stopped = try stream(started: false)
+        #expect(try call("rtmp/archive", ["name": stopped.id]).status == 409)
+    }
+}
