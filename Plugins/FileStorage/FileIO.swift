@@ -11,16 +11,24 @@ enum FileIO {
             throw failure("open \(lastComponent(path))")
         }
         defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw failure("stat \(lastComponent(path))") }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
+        var capacity = max(Int(status.st_size), 0) + 1
         while true {
-            let count = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
+            // Read into uninitialised capacity: no zero-filled scratch buffer per call.
+            var readCount = 0
+            var chunk = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                readCount = Foundation.read(fd, buffer.baseAddress, capacity)
+                initialized = max(readCount, 0)
+            }
+            if readCount < 0 {
                 if errno == EINTR { continue }
                 throw failure("read \(lastComponent(path))")
             }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
+            if readCount == 0 { return bytes }
+            if bytes.isEmpty { swap(&bytes, &chunk) } else { bytes.append(contentsOf: chunk) }
+            capacity = 16384
         }
     }
 

@@ -17,6 +17,8 @@ public final class FileStreamStore: StreamStore {
     public let directory: String
     private let logger: Logger
     private let lastProblems = Mutex<[StoreProblem]>([])
+    /// Every record, as read at a directory stamp old enough to be trusted (see `DirectoryStamp`).
+    private let listing = Mutex<(stamp: DirectoryStamp, records: [StreamRecord])?>(nil)
 
     /// Opens (and creates if needed) the store directory.
     public init(directory: String, logger: Logger) throws {
@@ -71,6 +73,25 @@ public final class FileStreamStore: StreamStore {
 
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
         if let token, !Identifier.isValid(token) { throw ServiceError.badRequest("next_token is not valid") }
+        let stamp = DirectoryStamp(directory)
+        var all: [StreamRecord]
+        if let stamp, let cached = listing.withLock({ $0 }), cached.stamp == stamp {
+            all = cached.records
+        } else {
+            all = try readAll()
+            if let stamp, stamp.isSettled {
+                listing.withLock { $0 = (stamp, all) }
+            }
+        }
+        if let token { all = Array(all.drop { $0.id <= token }) }
+        let revision = stamp.flatMap { stamp in listing.withLock { $0?.stamp == stamp ? stamp.description : nil } }
+        guard let limit, all.count > limit else { return StreamPage(records: all, nextToken: nil, revision: revision) }
+        let page = Array(all.prefix(limit))
+        return StreamPage(records: page, nextToken: page.last?.id, revision: revision)
+    }
+
+    /// Reads every document, reporting (and skipping) what is not a stream record.
+    private func readAll() throws -> [StreamRecord] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -85,17 +106,10 @@ public final class FileStreamStore: StreamStore {
                 problems.append(StoreProblem(location: name, reason: "not a stream document name (<32 hex>.json)"))
                 continue
             }
-            if let token, id <= token { continue }
             ids.append(id)
         }
-        ids.sort()
         var records: [StreamRecord] = []
-        var nextToken: String?
-        for id in ids {
-            if let limit, records.count == limit {
-                nextToken = records.last?.id
-                break
-            }
+        for id in ids.sorted() {
             do {
                 if let record = try get(id: id) { records.append(record) }
             } catch {
@@ -106,7 +120,7 @@ public final class FileStreamStore: StreamStore {
             logger.warning("skipped a file in the storage directory", metadata: ["file": "\(problem.location)", "reason": "\(problem.reason)"])
         }
         lastProblems.withLock { $0 = problems }
-        return StreamPage(records: records, nextToken: nextToken)
+        return records
     }
 
     // MARK: - Documents

@@ -2,7 +2,6 @@ import CFastCGI
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +28,7 @@ public final class FastCGIServer: Sendable {
     private let wakeFd: Int32
     private let createdSocketPath: String?
     /// Kept connections waiting in the epoll set, so shutdown can close them.
-    private let idle = Mutex<(draining: Bool, fds: Set<Int32>)>((false, []))
+    private let parked: ParkedConnections
     private let finished = DispatchGroup()
     private let stopRequested = DispatchSemaphore(value: 0)
 
@@ -38,6 +37,9 @@ public final class FastCGIServer: Sendable {
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        parked = ParkedConnections(capacity: Int(min(limit.rlim_cur, 1 << 20)))
         guard FCGX_Init() == 0 else { throw FastCGIServerError("libfcgi failed to initialise") }
 
         switch configuration.listener {
@@ -86,17 +88,12 @@ public final class FastCGIServer: Sendable {
     /// The listening socket goes at once (path unlinked, fd closed), so the web server
     /// gets an immediate refusal instead of queueing new requests behind the drain.
     public func shutdown() {
-        let parked = idle.withLock { state -> Set<Int32>? in
-            guard !state.draining else { return nil }
-            state.draining = true
-            defer { state.fds = [] }
-            return state.fds
-        }
-        guard let parked else { return }
+        guard !parked.isDraining else { return }
+        parked.startDraining()
         _ = try? FastCGIServer.control(epollFd, EPOLL_CTL_DEL, listenFd, events: 0)
         if let path = createdSocketPath { unlink(path) }
         close(listenFd)
-        for fd in parked { close(fd) }
+        for fd in parked.claimAll() { close(fd) }
         var one: UInt64 = 1
         _ = Glibc.write(wakeFd, &one, 8)
         stopRequested.signal()
@@ -104,7 +101,11 @@ public final class FastCGIServer: Sendable {
 
     private func serveLoop() {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        defer { request.deallocate() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+        defer {
+            request.deallocate()
+            buffer.deallocate()
+        }
         FCGX_InitRequest(request, -1, 0)
         var event = epoll_event()
         while true {
@@ -121,37 +122,37 @@ public final class FastCGIServer: Sendable {
                 let connection = accept(listenFd, nil, nil)
                 guard connection >= 0 else { continue }  // another worker took it
                 _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-                serve(connection, request)
+                serve(connection, request, buffer)
             } else if claim(fd) {
-                serve(fd, request)
+                serve(fd, request, buffer)
             }
         }
     }
 
     /// Takes an idle connection out of the parked set; false if shutdown already closed it.
     private func claim(_ fd: Int32) -> Bool {
-        idle.withLock { state in state.fds.remove(fd) != nil }
+        parked.claim(fd)
     }
 
-    /// Puts a kept connection back into the epoll set, or closes it when draining.
+    /// Puts a kept connection back into the epoll set (marked first, so its event finds it parked), or closes it when draining.
     private func park(_ fd: Int32) {
-        let parked = idle.withLock { state -> Bool in
-            guard !state.draining else { return false }
-            state.fds.insert(fd)
-            let events = EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue
-            if (try? FastCGIServer.control(epollFd, EPOLL_CTL_MOD, fd, events: events)) == nil {
-                guard (try? FastCGIServer.control(epollFd, EPOLL_CTL_ADD, fd, events: events)) != nil else {
-                    state.fds.remove(fd)
-                    return false
-                }
-            }
-            return true
+        guard parked.park(fd) else {
+            close(fd)
+            return
         }
-        if !parked { close(fd) }
+        let events = EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue
+        if (try? FastCGIServer.control(epollFd, EPOLL_CTL_MOD, fd, events: events)) == nil,
+            (try? FastCGIServer.control(epollFd, EPOLL_CTL_ADD, fd, events: events)) == nil
+        {
+            if parked.claim(fd) { close(fd) }
+            return
+        }
+        // Shutdown may have swept the parked set between the mark and the arm.
+        if parked.isDraining, parked.claim(fd) { close(fd) }
     }
 
     /// Reads one request from a ready connection, answers it and parks or closes the connection.
-    private func serve(_ fd: Int32, _ request: UnsafeMutablePointer<FCGX_Request>) {
+    private func serve(_ fd: Int32, _ request: UnsafeMutablePointer<FCGX_Request>, _ buffer: UnsafeMutableRawBufferPointer) {
         request.pointee.ipcFd = fd
         request.pointee.keepConnection = 1  // so FCGX_Accept_r's opening finish does not close fd
         guard FCGX_Accept_r(request) == 0 else {
@@ -167,7 +168,7 @@ public final class FastCGIServer: Sendable {
         if declaredLength > configuration.maxBodyBytes {
             response = responder.payloadTooLarge(head, limit: configuration.maxBodyBytes)
             request.pointee.keepConnection = 0  // the unread body must not reach the next request
-        } else if let body = readBody(request.pointee.in, expected: declaredLength) {
+        } else if let body = readBody(request.pointee.in, expected: declaredLength, buffer: buffer) {
             response = responder.respond(to: FastCGIRequest(params: params, body: body))
         } else {
             response = responder.payloadTooLarge(head, limit: configuration.maxBodyBytes)
@@ -201,21 +202,20 @@ public final class FastCGIServer: Sendable {
     }
 
     /// The body, or nil when it is longer than the limit (a missing CONTENT_LENGTH reads to the end).
-    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, expected: Int) -> [UInt8]? {
+    ///
+    /// Always reads to the end of the stream, even for an empty body, so a kept
+    /// connection is positioned at the next request.
+    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, expected: Int, buffer: UnsafeMutableRawBufferPointer) -> [UInt8]? {
         guard let stream else { return [] }
         let limit = configuration.maxBodyBytes
         var body: [UInt8] = []
         body.reserveCapacity(min(expected, limit))
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        let chunk = buffer.bindMemory(to: CChar.self)
         while true {
-            let count = chunk.withUnsafeMutableBufferPointer { buffer in
-                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                    FCGX_GetStr($0, Int32(buffer.count), stream)
-                }
-            }
+            let count = Int(FCGX_GetStr(chunk.baseAddress, Int32(chunk.count), stream))
             if count <= 0 { return body }
-            if body.count + Int(count) > limit { return nil }
-            body.append(contentsOf: chunk[0..<Int(count)])
+            if body.count + count > limit { return nil }
+            body.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
     }
 
@@ -227,10 +227,14 @@ public final class FastCGIServer: Sendable {
             head += name + ": " + value.filter { $0 != "\r" && $0 != "\n" } + "\r\n"
         }
         head += "Content-Length: \(response.body.count)\r\n\r\n"
-        var bytes = Array(head.utf8)
-        bytes.append(contentsOf: response.body)
+        put(Array(head.utf8), stream)
+        put(response.body, stream)
+    }
+
+    private func put(_ bytes: [UInt8], _ stream: UnsafeMutablePointer<FCGX_Stream>) {
         bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+            guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+            base.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
                 _ = FCGX_PutStr($0, Int32(buffer.count), stream)
             }
         }

@@ -10,6 +10,7 @@ public struct StreamAPI: Sendable {
     public let configuration: APIConfiguration
     private let internalEndpoints: [String: InternalEndpoint]
     private let logger: Logger
+    private let renderedLists = RenderedLists()
 
     /// - Parameters:
     ///   - controller: the use cases.
@@ -70,7 +71,10 @@ public struct StreamAPI: Sendable {
         case (.streams, "GET"):
             let query = try ListQuery(query: request.query)
             let page = try controller.list(limit: query.limit, after: query.nextToken)
-            var response = APIResponse.json(.array(page.records.map(\.apiObject)))
+            let body = renderedLists.body(for: page, key: "\(query.limit ?? 0)|\(query.nextToken ?? "")") {
+                JSONValue.array(page.records.map(\.apiObject)).serialized()
+            }
+            var response = APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
             if let token = page.nextToken { response.headers.append(("X-Next-Token", token)) }
             return response
         case (.streams, _):

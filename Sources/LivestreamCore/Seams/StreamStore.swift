@@ -40,10 +40,14 @@ public struct StreamPage: Sendable, Equatable {
     public var records: [StreamRecord]
     /// Pass to the next `list` call; nil on the last page.
     public var nextToken: String?
+    /// Identifies the stored contents this page was read from, when the store can vouch
+    /// that equal revisions mean equal contents (lets the API reuse a rendered response).
+    public var revision: String?
 
-    public init(records: [StreamRecord], nextToken: String?) {
+    public init(records: [StreamRecord], nextToken: String?, revision: String? = nil) {
         self.records = records
         self.nextToken = nextToken
+        self.revision = revision
     }
 }
 
