@@ -72,18 +72,6 @@ extension LocalMediaPipeline {
 
     /// Compare-and-set of the record's media state, retried on version conflicts.
     private func updateMediaState(_ streamId: String, _ change: (inout StreamRecord) -> Void) throws {
-        for _ in 0..<8 {
-            guard var record = try store.get(id: streamId) else { return }
-            let before = record.mediaState
-            change(&record)
-            if record.mediaState == before { return }
-            do {
-                _ = try store.replace(record)
-                return
-            } catch let error as ServiceError where error.code == "version_conflict" {
-                continue
-            }
-        }
-        throw ServiceError.versionConflict(streamId)
+        _ = try store.update(id: streamId, change)
     }
 }

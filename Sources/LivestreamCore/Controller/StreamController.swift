@@ -166,22 +166,17 @@ public struct StreamController: Sendable {
         throw ServiceError.versionConflict(id)
     }
 
-    /// How often a pure-data change is retried after a version conflict.
+    /// How often a delete is retried after a version conflict.
     static let maxAttempts = 8
 
-    /// Read, change, compare-and-set; retried on version conflicts, which only other writers cause.
+    /// Read, change, compare-and-set, retried on version conflicts (only other writers cause them).
     func mutate(id: String, touch: Bool = true, _ change: (inout StreamRecord) throws -> Void) throws -> StreamRecord {
-        for _ in 0..<StreamController.maxAttempts {
-            var record = try get(id: id)
+        let stored = try store.update(id: id, attempts: StreamController.maxAttempts) { record in
             try change(&record)
             if touch { record.lastUpdate = String(now()) }
-            do {
-                return try store.replace(record)
-            } catch let error as ServiceError where error.code == "version_conflict" {
-                continue
-            }
         }
-        throw ServiceError.versionConflict(id)
+        guard let stored else { throw ServiceError.streamNotFound(id) }
+        return stored
     }
 
     private func restorePackaging(_ record: StreamRecord) {

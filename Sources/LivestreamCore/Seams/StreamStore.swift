@@ -61,3 +61,29 @@ public struct StoreProblem: Sendable, Equatable {
         self.reason = reason
     }
 }
+
+extension StreamStore {
+    /// Read, change, compare-and-set; retried when another writer got in between.
+    ///
+    /// An unchanged record is not written.
+    /// - Parameters:
+    ///   - id: the stream.
+    ///   - attempts: how often to retry after version conflicts.
+    ///   - change: applied to the freshly read record on every attempt.
+    /// - Returns: the stored record, or nil when the stream does not exist.
+    /// - Throws: `versionConflict` when every attempt lost the race.
+    public func update(id: String, attempts: Int = 8, _ change: (inout StreamRecord) throws -> Void) throws -> StreamRecord? {
+        for _ in 0..<attempts {
+            guard var record = try get(id: id) else { return nil }
+            let before = record
+            try change(&record)
+            if record == before { return record }
+            do {
+                return try replace(record)
+            } catch let error as ServiceError where error.code == "version_conflict" {
+                continue
+            }
+        }
+        throw ServiceError.versionConflict(id)
+    }
+}
