@@ -17,8 +17,9 @@ public final class FileStreamStore: StreamStore {
     public let directory: String
     private let logger: Logger
     private let lastProblems = Mutex<[StoreProblem]>([])
-    /// Every record, as read at a directory stamp old enough to be trusted (see `DirectoryStamp`).
-    private let listing = Mutex<(stamp: DirectoryStamp, records: [StreamRecord])?>(nil)
+    private let cache = RecordCache()
+    /// Every record, as read at a directory stamp old enough to be trusted (see `FileStamp`).
+    private let listing = Mutex<(stamp: FileStamp, records: [StreamRecord])?>(nil)
 
     /// Opens (and creates if needed) the store directory.
     public init(directory: String, logger: Logger) throws {
@@ -35,8 +36,16 @@ public final class FileStreamStore: StreamStore {
     public var problems: [StoreProblem] { lastProblems.withLock { $0 } }
 
     public func get(id: String) throws -> StreamRecord? {
-        guard let bytes = try FileIO.read(path(id)) else { return nil }
-        return try decode(bytes, location: "\(id).json")
+        let file = path(id)
+        guard let stamp = FileStamp(file) else {
+            cache.forget(id: id)
+            return try FileIO.read(file).map { try decode($0, location: "\(id).json") }
+        }
+        if let cached = cache.record(id: id, stamp: stamp) { return cached }
+        guard let bytes = try FileIO.read(file) else { return nil }
+        let record = try decode(bytes, location: "\(id).json")
+        cache.remember(record, stamp: stamp)
+        return record
     }
 
     public func create(_ record: StreamRecord) throws -> StreamRecord {
@@ -67,13 +76,14 @@ public final class FileStreamStore: StreamStore {
             let current = try currentVersion(record.id)
             guard current == record.version else { throw ServiceError.versionConflict(record.id) }
             guard unlink(path(record.id)) == 0 else { throw FileIO.failure("delete \(record.id).json") }
+            cache.forget(id: record.id)
             try FileIO.syncDirectory(directory)
         }
     }
 
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
         if let token, !Identifier.isValid(token) { throw ServiceError.badRequest("next_token is not valid") }
-        let stamp = DirectoryStamp(directory)
+        let stamp = FileStamp(directory)
         var all: [StreamRecord]
         if let stamp, let cached = listing.withLock({ $0 }), cached.stamp == stamp {
             all = cached.records

@@ -49,6 +49,11 @@ public struct APIResponse: Sendable {
         APIResponse(status: status, headers: [("Content-Type", "application/json")], body: value.serialized())
     }
 
+    /// A stream record as the contract's JSON.
+    public static func record(_ record: StreamRecord) -> APIResponse {
+        APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: record.apiJSON)
+    }
+
     /// The value of a header (first match, case-insensitive).
     public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1

@@ -72,27 +72,27 @@ public struct StreamAPI: Sendable {
             let query = try ListQuery(query: request.query)
             let page = try controller.list(limit: query.limit, after: query.nextToken)
             let body = renderedLists.body(for: page, key: "\(query.limit ?? 0)|\(query.nextToken ?? "")") {
-                JSONValue.array(page.records.map(\.apiObject)).serialized()
+                StreamRecord.apiJSON(page.records)
             }
             var response = APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
             if let token = page.nextToken { response.headers.append(("X-Next-Token", token)) }
             return response
         case (.streams, _):
-            return .json(try controller.create(CreateStreamInput(json: try body(request))).apiObject)
+            return .record(try controller.create(CreateStreamInput(json: try body(request))))
         case (.stream(let id), "GET"):
-            return .json(try controller.get(id: id).apiObject)
+            return .record(try controller.get(id: id))
         case (.stream(let id), "POST"):
-            return .json(try controller.update(id: id, UpdateStreamInput(json: try body(request))).apiObject)
+            return .record(try controller.update(id: id, UpdateStreamInput(json: try body(request))))
         case (.stream(let id), _):
-            return .json(try controller.delete(id: id).apiObject)
+            return .record(try controller.delete(id: id))
         case (.start(let id), _):
-            return .json(try controller.start(id: id, StartStreamInput(json: try body(request, optional: true))).apiObject)
+            return .record(try controller.start(id: id, StartStreamInput(json: try body(request, optional: true))))
         case (.stop(let id), _):
-            return .json(try controller.stop(id: id).apiObject)
+            return .record(try controller.stop(id: id))
         case (.live(let id), "POST"):
-            return .json(try controller.associateLive(id: id).apiObject)
+            return .record(try controller.associateLive(id: id))
         case (.live(let id), _):
-            return .json(try controller.dissociateLive(id: id).apiObject)
+            return .record(try controller.dissociateLive(id: id))
         case (.split(let id), _):
             let keys = try controller.split(id: id, SplitInput(json: try body(request)))
             return .json(["indexes": .array(keys.map(JSONValue.string))])

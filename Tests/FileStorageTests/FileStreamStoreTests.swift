@@ -97,6 +97,27 @@ struct FileStreamStoreTests {
         #expect(final.version == 301)
     }
 
+    @Test func cachedReadsSeeWritesFromAnotherStore() throws {
+        let other = try FileStreamStore(directory: directory, logger: Logger(label: "other"))
+        let created = try store.create(record("before"))
+        Thread.sleep(forTimeInterval: 2.1)  // settled: now eligible for the caches
+        #expect(try store.get(id: created.id)?.name == "before")
+        #expect(try store.list(limit: nil, after: nil).records.map(\.name) == ["before"])
+        let cachedRevision = try store.list(limit: nil, after: nil).revision
+        #expect(cachedRevision != nil)
+
+        var changed = try #require(try other.get(id: created.id))
+        changed.name = "after"
+        _ = try other.replace(changed)
+        #expect(try store.get(id: created.id)?.name == "after")
+        let page = try store.list(limit: nil, after: nil)
+        #expect(page.records.map(\.name) == ["after"] && page.revision != cachedRevision)
+
+        try other.delete(try #require(try other.get(id: created.id)))
+        #expect(try store.get(id: created.id) == nil)
+        #expect(try store.list(limit: nil, after: nil).records.isEmpty)
+    }
+
     /// StoreHammer is built beside the test bundle.
     static func hammerPath() throws -> String {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()

@@ -49,3 +49,18 @@ struct StreamRecordTests {
         #expect(throws: RecordDecodingError.self) { try StreamRecord(apiObject: ["name": "no id"], version: 1) }
     }
 }
+
+struct StreamRecordRenderTests {
+    @Test func directRenderingEqualsTheGenericSerializer() throws {
+        var record = StreamRecord(id: StreamRecordTests.id, name: "n \"q\" é\n", lastUpdate: "1")
+        #expect(record.apiJSON == record.apiObject.serialized())
+        record.extra = ["zz": [1, nil], "a": "first", "rtmp1x": true, "Upper": 2.5]
+        record.archivesPath = ["b": "file:///b/", "a": "file:///a/"]
+        record.ssmPaths = ["/x", "/y"]
+        record.currentSessionId = "s"
+        record.lastStopped = "9"
+        #expect(record.apiJSON == record.apiObject.serialized())
+        #expect(StreamRecord.apiJSON([record, record]) == JSONValue.array([record.apiObject, record.apiObject]).serialized())
+        #expect(StreamRecord.apiJSON([]) == Array("[]".utf8))
+    }
+}
