@@ -19,7 +19,7 @@ public final class FileStreamStore: StreamStore {
     private let lastProblems = Mutex<[StoreProblem]>([])
     private let cache = RecordCache()
     /// Every record, as read at a directory stamp old enough to be trusted (see `FileStamp`).
-    private let listing = Mutex<(stamp: FileStamp, records: [StreamRecord])?>(nil)
+    private let listing = ReadMostly<(stamp: FileStamp, records: [StreamRecord])?>(nil)
 
     /// Opens (and creates if needed) the store directory.
     public init(directory: String, logger: Logger) throws {
@@ -85,16 +85,16 @@ public final class FileStreamStore: StreamStore {
         if let token, !Identifier.isValid(token) { throw ServiceError.badRequest("next_token is not valid") }
         let stamp = FileStamp(directory)
         var all: [StreamRecord]
-        if let stamp, let cached = listing.withLock({ $0 }), cached.stamp == stamp {
+        if let stamp, let cached = listing.read({ $0 }), cached.stamp == stamp {
             all = cached.records
         } else {
             all = try readAll()
             if let stamp, stamp.isSettled {
-                listing.withLock { $0 = (stamp, all) }
+                listing.write { $0 = (stamp, all) }
             }
         }
         if let token { all = Array(all.drop { $0.id <= token }) }
-        let revision = stamp.flatMap { stamp in listing.withLock { $0?.stamp == stamp ? stamp.description : nil } }
+        let revision = stamp.flatMap { stamp in listing.read { $0?.stamp == stamp ? stamp.description : nil } }
         guard let limit, all.count > limit else { return StreamPage(records: all, nextToken: nil, revision: revision) }
         let page = Array(all.prefix(limit))
         return StreamPage(records: page, nextToken: page.last?.id, revision: revision)
