@@ -31,6 +31,7 @@ public final class FastCGIServer: Sendable {
     private let parked: ParkedConnections
     private let finished = DispatchGroup()
     private let stopRequested = DispatchSemaphore(value: 0)
+    private let gate: WaiterGate
 
     /// Opens the listener and the epoll set; `run()` starts serving.
     public init(configuration: FastCGIServerConfiguration, responder: any FastCGIResponder, logger: Logger) throws {
@@ -40,6 +41,7 @@ public final class FastCGIServer: Sendable {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         parked = ParkedConnections(capacity: Int(min(limit.rlim_cur, 1 << 20)))
+        gate = WaiterGate(limit: max(2, ProcessInfo.processInfo.activeProcessorCount), workers: configuration.workers)
         guard FCGX_Init() == 0 else { throw FastCGIServerError("libfcgi failed to initialise") }
 
         switch configuration.listener {
@@ -96,6 +98,7 @@ public final class FastCGIServer: Sendable {
         for fd in parked.claimAll() { close(fd) }
         var one: UInt64 = 1
         _ = Glibc.write(wakeFd, &one, 8)
+        gate.stop()
         stopRequested.signal()
     }
 
@@ -108,8 +111,9 @@ public final class FastCGIServer: Sendable {
         }
         FCGX_InitRequest(request, -1, 0)
         var event = epoll_event()
-        while true {
+        while gate.enter() {
             let count = epoll_wait(epollFd, &event, 1, -1)
+            gate.leave()
             if count < 0 {
                 if errno == EINTR { continue }
                 logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"])
