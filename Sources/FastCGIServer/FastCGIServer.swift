@@ -178,7 +178,7 @@ public final class FastCGIServer: Sendable {
             response = responder.payloadTooLarge(head, limit: configuration.maxBodyBytes)
             request.pointee.keepConnection = 0
         }
-        write(response, to: request.pointee.out)
+        write(response, to: request)
         FCGX_Finish_r(request)
         let elapsed = ContinuousClock.now - started
         logger.info(
@@ -223,8 +223,8 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    private func write(_ response: FastCGIResponse, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
-        guard let stream else { return }
+    private func write(_ response: FastCGIResponse, to request: UnsafeMutablePointer<FCGX_Request>) {
+        guard let stream = request.pointee.out else { return }
         var head = "Status: \(response.status) \(FastCGIServer.reason(response.status))\r\n"
         for (name, value) in response.headers {
             // Header injection guard: values never carry line breaks.
@@ -232,8 +232,19 @@ public final class FastCGIServer: Sendable {
         }
         head += "Content-Length: \(response.body.count)\r\n\r\n"
         put(Array(head.utf8), stream)
-        put(response.body, stream)
+        if response.body.count <= FastCGIServer.bufferedBodyLimit {
+            put(response.body, stream)
+        } else {
+            // libfcgi cuts output into 8-KB records; a large body goes out as 64-KB records in a few writev calls.
+            FCGX_FFlush(stream)
+            if !StdoutRecords.write(response.body, requestId: UInt16(truncatingIfNeeded: request.pointee.requestId), to: request.pointee.ipcFd) {
+                request.pointee.keepConnection = 0
+            }
+        }
     }
+
+    /// Bodies up to this size go through libfcgi's buffer.
+    static let bufferedBodyLimit = 32 * 1024
 
     private func put(_ bytes: [UInt8], _ stream: UnsafeMutablePointer<FCGX_Stream>) {
         bytes.withUnsafeBufferPointer { buffer in
