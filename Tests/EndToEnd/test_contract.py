@@ -229,3 +229,18 @@ def test_delete_returns_the_record_as_it_was(stack):
     assert deleted == record
     error(requests.get(stack.url(f"/streams/{record['id']}")), 404, "stream_not_found")
     error(requests.delete(stack.url(f"/streams/{record['id']}")), 404, "stream_not_found")
+
+
+def test_a_listing_larger_than_the_record_size_arrives_whole(stack):
+    """Bodies over 32 KB leave as 64-KB FastCGI records written by the server itself."""
+    text = "x" * 4000
+    ids = {check(requests.post(stack.url("/streams"), json={"name": f"big{i}", "description": text}))["id"] for i in range(80)}
+    for _ in range(3):  # also over kept connections, one after another
+        response = requests.get(stack.url("/streams"))
+        listed = check(response)
+        assert int(response.headers["Content-Length"]) > 300_000
+        assert ids <= {r["id"] for r in listed}
+        assert all(r["description"] == text for r in listed if r["id"] in ids)
+    assert requests.get(stack.url("/healthz")).status_code == 200
+    for stream_id in ids:
+        check(requests.delete(stack.url(f"/streams/{stream_id}")))
