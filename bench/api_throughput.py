@@ -51,7 +51,7 @@ def main():
             rss_idle = rss_kib(stack.service.pid)
 
             print(f"wrk -t2 -c{CONNECTIONS} -d{SECONDS}s through nginx; {STREAMS} streams; livestreamd release, "
-                  f"{stack.env.get('LIVESTREAM_SERVER_WORKERS', '32')} workers")
+                  f"{stack.env.get('LIVESTREAM_SERVER_WORKERS', '16')} workers")
             print(f"{'endpoint':<22}{'bytes':>8}{'service req/s':>15}{'static req/s':>14}{'ratio':>7}"
                   f"{'p50 svc':>9}{'p99 svc':>9}{'p50 st':>9}{'p99 st':>9}{'non-2xx':>9}")
             for name, path, file, size in [("GET /streams/{id}", f"/streams/{ids[0]}", "record.json", len(one)),

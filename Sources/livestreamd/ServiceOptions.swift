@@ -5,7 +5,7 @@ enum ServiceOptions {
     static let all: [ConfigOption] = [
         ConfigOption("server.socket", .string, default: nil, help: "unix socket to create and listen on; unset = the listening socket inherited as fd 0 (spawn-fcgi)"),
         ConfigOption("server.socket_mode", .string, default: "0660", help: "permissions of the created socket (octal); nginx's workers must be able to connect"),
-        ConfigOption("server.workers", .integer(1...1024), default: "32", help: "threads serving requests concurrently"),
+        ConfigOption("server.workers", .integer(1...1024), default: "16", help: "threads serving requests concurrently"),
         ConfigOption("server.max_body_bytes", .integer(1024...67_108_864), default: "1048576", help: "largest request body; larger ones get 413"),
         ConfigOption("server.api_prefix", .string, default: "", help: "path prefix the API is mounted under, e.g. /api"),
         ConfigOption("server.cors_origin", .string, default: "*", help: "Access-Control-Allow-Origin of every response"),
