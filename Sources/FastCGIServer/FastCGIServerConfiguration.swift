@@ -20,7 +20,7 @@ public struct FastCGIServerConfiguration: Sendable {
     /// Listen backlog for a socket the server creates.
     public var backlog: Int32
 
-    public init(listener: Listener, workers: Int = 32, maxBodyBytes: Int = 1 << 20, backlog: Int32 = 1024) {
+    public init(listener: Listener, workers: Int = 16, maxBodyBytes: Int = 1 << 20, backlog: Int32 = 1024) {
         self.listener = listener
         self.workers = workers
         self.maxBodyBytes = maxBodyBytes
