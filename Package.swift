@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // libfcgi from Debian's libfcgi-dev.
@@ -36,6 +37,13 @@ let package = Package(
             name: "LivestreamAPI",
             dependencies: ["LivestreamCore", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("openapi.json")],
+            swiftSettings: strict
+        ),
+
+        // AWS plumbing shared by the AWS plugins (never by the core): signing, credentials, protocols, retries.
+        .target(
+            name: "AWSClient",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -70,5 +78,6 @@ let package = Package(
         .testTarget(name: "FileArchiveTests", dependencies: ["FileArchive", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "HLSSplitterTests", dependencies: ["HLSSplitter", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "LocalMediaTests", dependencies: ["LocalMedia", "LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient"], exclude: ["Fixtures"], swiftSettings: strict),
     ]
 )
