@@ -1,0 +1,67 @@
+import Foundation
+import Synchronization
+
+/// The first source that has credentials, remembered and refreshed before it expires.
+///
+/// Order as the AWS SDKs use it: configuration, environment, shared files, container,
+/// instance metadata. Temporary credentials are reloaded `refreshMargin` before their
+/// expiration; if a reload fails while the old ones are still valid, those are used.
+public final class CredentialChain: Sendable {
+    private let providers: [any CredentialProvider]
+    private let refreshMargin: TimeInterval
+    private let now: @Sendable () -> Date
+    private let current = Mutex<AWSCredentials?>(nil)
+
+    public init(providers: [any CredentialProvider], refreshMargin: TimeInterval = 300, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.providers = providers
+        self.refreshMargin = refreshMargin
+        self.now = now
+    }
+
+    /// The standard chain for a process.
+    public static func standard(
+        accessKeyId: String?, secretAccessKey: String?, sessionToken: String?, environment: [String: String], transport: any HTTPTransport
+    ) -> CredentialChain {
+        CredentialChain(providers: [
+            StaticCredentialProvider(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey, sessionToken: sessionToken),
+            EnvironmentCredentialProvider(environment: environment),
+            SharedFileCredentialProvider(environment: environment),
+            ContainerCredentialProvider(environment: environment, transport: transport),
+            InstanceMetadataCredentialProvider(environment: environment, transport: transport),
+        ])
+    }
+
+    /// Credentials valid for at least the refresh margin (or the last valid ones if a refresh fails).
+    public func credentials() throws -> AWSCredentials {
+        let cached = current.withLock { $0 }
+        if let cached, !needsRefresh(cached) { return cached }
+        do {
+            let fresh = try load()
+            current.withLock { $0 = fresh }
+            return fresh
+        } catch {
+            if let cached, let expiration = cached.expiration, expiration > now() { return cached }
+            throw error
+        }
+    }
+
+    private func needsRefresh(_ credentials: AWSCredentials) -> Bool {
+        guard let expiration = credentials.expiration else { return false }
+        return expiration.timeIntervalSince(now()) < refreshMargin
+    }
+
+    private func load() throws -> AWSCredentials {
+        var failures: [String] = []
+        for provider in providers {
+            do {
+                if let credentials = try provider.load() { return credentials }
+            } catch {
+                failures.append("\(provider.name): \(error)")
+            }
+        }
+        let tried = providers.map(\.name).joined(separator: ", ")
+        throw CredentialsError(
+            "no AWS credentials found (tried \(tried))" + (failures.isEmpty ? "" : "; " + failures.joined(separator: "; "))
+                + ". Set aws.access_key_id/aws.secret_access_key, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile in ~/.aws/credentials, or run with an instance or task role.")
+    }
+}

@@ -1,0 +1,68 @@
+import Dispatch
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `HTTPTransport` over Foundation's URLSession (libcurl on Linux).
+///
+/// Chosen over AsyncHTTPClient: no package to build (AsyncHTTPClient adds 3-4 minutes
+/// to every CI build), TLS from the system, and the calls happen on the FastCGI worker
+/// threads, which block anyway; an async client would need the same bridge.
+public final class URLSessionTransport: HTTPTransport {
+    private let session: URLSession
+
+    public init(maximumConnectionsPerHost: Int = 32) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        configuration.httpCookieStorage = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let url = URL(string: request.url) else { throw TransportError(.connection, "invalid URL") }
+        var urlRequest = URLRequest(url: url)
+        urlRequest.httpMethod = request.method
+        urlRequest.timeoutInterval = Double(request.timeout.components.seconds) + Double(request.timeout.components.attoseconds) / 1e18
+        for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
+        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) { urlRequest.httpBody = Data(request.body) }
+
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        let task = session.dataTask(with: urlRequest) { data, response, error in
+            outcome.set(data: data, response: response, error: error)
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        return try outcome.result()
+    }
+
+    /// The task's completion, handed from URLSession's queue to the waiting thread.
+    private final class Outcome: @unchecked Sendable {
+        private var data: Data?
+        private var response: URLResponse?
+        private var error: (any Error)?
+
+        func set(data: Data?, response: URLResponse?, error: (any Error)?) {
+            self.data = data
+            self.response = response
+            self.error = error
+        }
+
+        func result() throws -> HTTPResponse {
+            if let error = error as? URLError {
+                throw TransportError(error.code == .timedOut ? .timeout : .connection, error.localizedDescription)
+            }
+            if let error { throw TransportError(.connection, "\(error)") }
+            guard let http = response as? HTTPURLResponse else { throw TransportError(.connection, "no HTTP response") }
+            var headers: [String: String] = [:]
+            for (name, value) in http.allHeaderFields {
+                if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
+            }
+            return HTTPResponse(status: http.statusCode, headers: headers, body: Array(data ?? Data()))
+        }
+    }
+}

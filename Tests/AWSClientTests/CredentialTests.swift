@@ -1,0 +1,135 @@
+import AWSClient
+import Foundation
+import Synchronization
+import Testing
+
+/// A transport double that answers from a script and records what it was asked.
+final class ScriptedTransport: HTTPTransport {
+    private let script: Mutex<[(match: String, answer: Result<HTTPResponse, TransportError>)]>
+    let seen = Mutex<[HTTPRequest]>([])
+
+    init(_ script: [(String, Result<HTTPResponse, TransportError>)]) {
+        self.script = Mutex(script.map { (match: $0.0, answer: $0.1) })
+    }
+
+    func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        seen.withLock { $0.append(request) }
+        let key = "\(request.method) \(request.url)"
+        guard let answer = script.withLock({ $0.first { $0.match == key }?.answer }) else { throw TransportError(.connection, "no route to \(key)") }
+        return try answer.get()
+    }
+}
+
+struct CredentialTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("creds-\(UUID().uuidString)").path
+
+    func write(_ text: String, _ name: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func environmentWithSessionToken() throws {
+        let provider = EnvironmentCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"])
+        #expect(try provider.load() == AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret", sessionToken: "token"))
+        #expect(try EnvironmentCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": "AKID"]).load() == nil)
+    }
+
+    @Test func sharedFilesAndProfiles() throws {
+        let credentials = try write("""
+            [default]
+            aws_access_key_id = DEFAULTKEY
+            aws_secret_access_key = defaultsecret
+            # a comment
+            [work]
+            aws_access_key_id=WORKKEY
+            aws_secret_access_key=worksecret
+            aws_session_token = worktoken
+            """, "credentials")
+        let config = try write("""
+            [profile other]
+            aws_access_key_id = OTHERKEY
+            aws_secret_access_key = othersecret
+            region = eu-west-1
+            """, "config")
+        func load(_ profile: String?) throws -> AWSCredentials? {
+            var environment = ["AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_CONFIG_FILE": config]
+            environment["AWS_PROFILE"] = profile
+            return try SharedFileCredentialProvider(environment: environment).load()
+        }
+        #expect(try load(nil)?.accessKeyId == "DEFAULTKEY")
+        #expect(try load("work") == AWSCredentials(accessKeyId: "WORKKEY", secretAccessKey: "worksecret", sessionToken: "worktoken"))
+        #expect(try load("other")?.accessKeyId == "OTHERKEY")
+        #expect(try load("missing") == nil)
+    }
+
+    static let document = #"{"Code":"Success","AccessKeyId":"ASIAROLE","SecretAccessKey":"rolesecret","Token":"roletoken","Expiration":"2026-11-25T12:00:00Z"}"#
+
+    @Test func instanceMetadataUsesTheIMDSv2Token() throws {
+        let transport = ScriptedTransport([
+            ("PUT http://imds.test/latest/api/token", .success(HTTPResponse(status: 200, body: Array("session-token".utf8)))),
+            ("GET http://imds.test/latest/meta-data/iam/security-credentials/", .success(HTTPResponse(status: 200, body: Array("my-role\n".utf8)))),
+            ("GET http://imds.test/latest/meta-data/iam/security-credentials/my-role", .success(HTTPResponse(status: 200, body: Array(Self.document.utf8)))),
+        ])
+        let provider = InstanceMetadataCredentialProvider(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://imds.test/"], transport: transport)
+        let credentials = try #require(try provider.load())
+        #expect(credentials.accessKeyId == "ASIAROLE" && credentials.sessionToken == "roletoken")
+        #expect(credentials.expiration == ISO8601DateFormatter().date(from: "2026-11-25T12:00:00Z"))
+        let requests = transport.seen.withLock { $0 }
+        #expect(requests[0].headers.contains { $0.0 == "X-aws-ec2-metadata-token-ttl-seconds" })
+        #expect(requests.dropFirst().allSatisfy { $0.headers.contains { $0 == ("X-aws-ec2-metadata-token", "session-token") } })
+    }
+
+    @Test func noInstanceMetadataMeansNoCredentialsNotAnError() throws {
+        let provider = InstanceMetadataCredentialProvider(environment: [:], transport: ScriptedTransport([]))
+        #expect(try provider.load() == nil)
+        #expect(try InstanceMetadataCredentialProvider(environment: ["AWS_EC2_METADATA_DISABLED": "true"], transport: ScriptedTransport([])).load() == nil)
+    }
+
+    @Test func containerCredentials() throws {
+        let transport = ScriptedTransport([("GET http://169.254.170.2/v2/credentials/abc", .success(HTTPResponse(status: 200, body: Array(Self.document.utf8))))])
+        let provider = ContainerCredentialProvider(environment: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc"], transport: transport)
+        #expect(try provider.load()?.accessKeyId == "ASIAROLE")
+        let full = ScriptedTransport([("GET http://localhost:9/creds", .success(HTTPResponse(status: 200, body: Array(Self.document.utf8))))])
+        let withToken = ContainerCredentialProvider(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://localhost:9/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer x"], transport: full)
+        #expect(try withToken.load() != nil)
+        #expect(full.seen.withLock { $0.first?.headers.first?.1 } == "Bearer x")
+    }
+
+    /// A provider double whose answers change over time.
+    final class Sequence: CredentialProvider {
+        let name = "sequence"
+        let answers: Mutex<[Result<AWSCredentials?, CredentialsError>]>
+        init(_ answers: [Result<AWSCredentials?, CredentialsError>]) { self.answers = Mutex(answers) }
+        func load() throws -> AWSCredentials? {
+            try answers.withLock { $0.isEmpty ? .success(nil) : $0.removeFirst() }.get()
+        }
+    }
+
+    @Test func chainRefreshesBeforeExpiryAndKeepsValidOnesOnFailure() throws {
+        let clock = Mutex(Date(timeIntervalSince1970: 1000))
+        let first = AWSCredentials(accessKeyId: "A1", secretAccessKey: "s", sessionToken: "t", expiration: Date(timeIntervalSince1970: 2000))
+        let second = AWSCredentials(accessKeyId: "A2", secretAccessKey: "s", sessionToken: "t", expiration: Date(timeIntervalSince1970: 5000))
+        let source = Sequence([.success(first), .failure(CredentialsError("metadata down")), .success(second)])
+        let chain = CredentialChain(providers: [source], refreshMargin: 300, now: { clock.withLock { $0 } })
+        #expect(try chain.credentials().accessKeyId == "A1")
+        clock.withLock { $0 = Date(timeIntervalSince1970: 1500) }
+        #expect(try chain.credentials().accessKeyId == "A1", "no reload while far from expiry")
+        clock.withLock { $0 = Date(timeIntervalSince1970: 1800) }
+        #expect(try chain.credentials().accessKeyId == "A1", "a failed refresh keeps still-valid credentials")
+        #expect(try chain.credentials().accessKeyId == "A2", "refreshed inside the margin")
+    }
+
+    @Test func noSourceGivesAClearErrorWithoutSecrets() {
+        let chain = CredentialChain.standard(
+            accessKeyId: nil, secretAccessKey: "only-a-secret", sessionToken: nil,
+            environment: ["HOME": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"], transport: ScriptedTransport([]))
+        #expect {
+            try chain.credentials()
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("no AWS credentials found") && message.contains("instance metadata") && !message.contains("only-a-secret")
+        }
+    }
+}
