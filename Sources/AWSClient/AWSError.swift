@@ -1,0 +1,74 @@
+import Foundation
+
+/// An error answer from an AWS service, parsed from whichever protocol it speaks.
+public struct AWSError: Error, Equatable, CustomStringConvertible {
+    /// The service's signing name (`dynamodb`, `medialive`, ...).
+    public let service: String
+    /// HTTP status of the answer.
+    public let status: Int
+    /// The error code, e.g. `ConditionalCheckFailedException`, `NoSuchKey`, `PreconditionFailed`.
+    public let code: String
+    public let message: String
+    public let requestId: String?
+
+    public init(service: String, status: Int, code: String, message: String, requestId: String?) {
+        self.service = service
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestId = requestId
+    }
+
+    public var description: String {
+        "\(service) \(status) \(code): \(message)" + (requestId.map { " (request id \($0))" } ?? "")
+    }
+
+    /// Codes that mean "slow down and try again".
+    static let throttlingCodes: Set<String> = [
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+        "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+        "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+    ]
+
+    /// Whether another attempt may succeed: throttling and server-side failures.
+    public var isRetryable: Bool {
+        AWSError.throttlingCodes.contains(code) || status == 429 || (500...599).contains(status)
+    }
+
+    /// Parses an error answer of the JSON (1.0/1.1, REST-JSON) or XML (REST-XML, query) protocols.
+    public static func parse(_ response: HTTPResponse, service: String) -> AWSError {
+        let requestId = response.headers["x-amzn-requestid"] ?? response.headers["x-amz-request-id"] ?? response.headers["x-amzn-request-id"]
+        let text = String(decoding: response.body, as: UTF8.self)
+        var code = response.headers["x-amzn-errortype"].map(cleanCode)
+        var message: String?
+        if let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] {
+            code = code ?? (object["__type"] as? String).map(cleanCode) ?? (object["code"] as? String) ?? (object["Code"] as? String)
+            message = (object["message"] as? String) ?? (object["Message"] as? String) ?? (object["errorMessage"] as? String)
+        } else if text.contains("<") {
+            code = code ?? xmlElement("Code", in: text)
+            message = xmlElement("Message", in: text)
+            if code == nil, let type = xmlElement("__type", in: text) { code = cleanCode(type) }
+        }
+        let fallback = response.status == 404 ? "NotFound" : response.status >= 500 ? "ServiceUnavailable" : "HTTP\(response.status)"
+        return AWSError(
+            service: service, status: response.status, code: code ?? fallback, message: message ?? "HTTP \(response.status)",
+            requestId: requestId ?? xmlElement("RequestId", in: text))
+    }
+
+    /// `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException` and `Code:http://...` -> the bare code.
+    static func cleanCode(_ raw: String) -> String {
+        var code = Substring(raw)
+        if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
+        if let colon = code.firstIndex(of: ":") { code = code[..<colon] }
+        return String(code)
+    }
+
+    /// The text of the first `<name>...</name>` element (entities decoded).
+    static func xmlElement(_ name: String, in text: String) -> String? {
+        guard let open = text.range(of: "<\(name)>"), let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex) else { return nil }
+        return String(text[open.upperBound..<close.lowerBound])
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+}
