@@ -43,7 +43,7 @@ let package = Package(
         // AWS plumbing shared by the AWS plugins (never by the core): signing, credentials, protocols, retries.
         .target(
             name: "AWSClient",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LivestreamCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -53,12 +53,13 @@ let package = Package(
         .target(name: "LocalMedia", dependencies: ["LivestreamCore"], path: "Plugins/LocalMedia", swiftSettings: strict),
         .target(name: "FileArchive", dependencies: ["LivestreamCore"], path: "Plugins/FileArchive", swiftSettings: strict),
         .target(name: "HLSSplitter", dependencies: ["LivestreamCore"], path: "Plugins/HLSSplitter", swiftSettings: strict),
+        .target(name: "DynamoDBStorage", dependencies: ["LivestreamCore", "AWSClient"], path: "Plugins/DynamoDBStorage", swiftSettings: strict),
 
         .executableTarget(
             name: "livestreamd",
             dependencies: [
                 "FastCGIServer", "LivestreamCore", "LivestreamAPI",
-                "FileStorage", "NoCDN", "LocalMedia", "FileArchive", "HLSSplitter",
+                "FileStorage", "DynamoDBStorage", "NoCDN", "LocalMedia", "FileArchive", "HLSSplitter",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -78,6 +79,11 @@ let package = Package(
         .testTarget(name: "FileArchiveTests", dependencies: ["FileArchive", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "HLSSplitterTests", dependencies: ["HLSSplitter", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "LocalMediaTests", dependencies: ["LocalMedia", "LivestreamCore"], swiftSettings: strict),
-        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient"], exclude: ["Fixtures"], swiftSettings: strict),
+        // Test support: moto_server on loopback for the AWS tests.
+        .target(
+            name: "AWSTestSupport", dependencies: ["AWSClient", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/AWSTestSupport", swiftSettings: strict),
+        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "DynamoDBStorageTests", dependencies: ["DynamoDBStorage", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
     ]
 )

@@ -1,3 +1,4 @@
+import DynamoDBStorage
 import FileArchive
 import FileStorage
 import HLSSplitter
@@ -9,6 +10,7 @@ import NoCDN
 func makeRegistry() -> PluginRegistry {
     var registry = PluginRegistry()
     FileStoragePlugin.register(in: &registry)
+    DynamoDBStoragePlugin.register(in: &registry)
     NoCDNPlugin.register(in: &registry)
     LocalMediaPlugin.register(in: &registry)
     FileArchivePlugin.register(in: &registry)

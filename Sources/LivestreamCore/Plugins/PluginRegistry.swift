@@ -79,12 +79,15 @@ public struct PluginRegistry: Sendable {
     }
 
     /// The `<seam>.backend` options (choices = registered names) and every plugin's options.
+    ///
+    /// Options several plugins share (the `aws.*` keys) appear once.
     public var options: [ConfigOption] {
-        PluginSeam.allCases.map { seam in
+        var seen: Set<String> = []
+        return (PluginSeam.allCases.map { seam in
             ConfigOption(
                 "\(seam.rawValue).backend", .choice(names(for: seam)), default: seam.defaultBackend,
                 help: "\(seam.rawValue) plugin: \(names(for: seam).joined(separator: " | "))")
-        } + plugins.flatMap(\.options)
+        } + plugins.flatMap(\.options)).filter { seen.insert($0.key).inserted }
     }
 
     /// Builds the chosen plugin of every seam.

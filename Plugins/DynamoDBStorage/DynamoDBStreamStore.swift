@@ -1,0 +1,159 @@
+import AWSClient
+import Foundation
+import LivestreamCore
+import Logging
+import Synchronization
+
+/// Storage plugin `dynamodb`: the old deployment's table (hash key `id`, type S), item for item.
+///
+/// An item is the record's contract fields with the old deployment's types (ids and
+/// timestamps S, counts N, flags BOOL, unset timestamps NULL, `archives_path` M,
+/// `ssm_paths` L) plus the client's extra fields, so the old Lambda functions and this
+/// service read each other's items. Two attributes are the service's own:
+/// `livestreamd_version` (N, compare-and-set through `ConditionExpression`; an old
+/// item without it is adopted on its first write) and `livestreamd_media` (M, the
+/// media plugin's state).
+public final class DynamoDBStreamStore: StreamStore {
+    static let versionAttribute = "livestreamd_version"
+    static let mediaAttribute = "livestreamd_media"
+    static let target = "DynamoDB_20120810"
+
+    let table: String
+    let dynamodb: AWSService
+    let logger: Logger
+    private let lastProblems = Mutex<[StoreProblem]>([])
+
+    public init(table: String, dynamodb: AWSService, logger: Logger) {
+        self.table = table
+        self.dynamodb = dynamodb
+        self.logger = logger
+    }
+
+    public var problems: [StoreProblem] { lastProblems.withLock { $0 } }
+
+    public func get(id: String) throws -> StreamRecord? {
+        let answer = try call("GetItem", ["TableName": .string(table), "Key": key(id), "ConsistentRead": true])
+        guard case .object(let item)? = answer.objectValue?["Item"] else { return nil }
+        return try record(from: item)
+    }
+
+    public func create(_ record: StreamRecord) throws -> StreamRecord {
+        var saved = record
+        saved.version = 1
+        do {
+            _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved), "ConditionExpression": "attribute_not_exists(id)"])
+        } catch let error as ServiceError where error.code == "ConditionalCheckFailedException" {
+            throw ServiceError(.conflict, code: "already_exists", "stream \(record.id) already exists")
+        }
+        return saved
+    }
+
+    public func replace(_ record: StreamRecord) throws -> StreamRecord {
+        var saved = record
+        saved.version = record.version + 1
+        try conditional(record) { condition in
+            _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved)].merging(condition) { a, _ in a })
+        }
+        return saved
+    }
+
+    public func delete(_ record: StreamRecord) throws {
+        try conditional(record) { condition in
+            _ = try call("DeleteItem", ["TableName": .string(table), "Key": key(record.id)].merging(condition) { a, _ in a })
+        }
+    }
+
+    public func list(limit: Int?, after token: String?) throws -> StreamPage {
+        if let token, !Identifier.isValid(token) { throw ServiceError.badRequest("next_token is not valid") }
+        var records: [StreamRecord] = []
+        var problems: [StoreProblem] = []
+        var start: JSONValue? = token.map { key($0) }
+        repeat {
+            var request: [String: JSONValue] = ["TableName": .string(table), "ConsistentRead": true]
+            if let start { request["ExclusiveStartKey"] = start }
+            if let limit { request["Limit"] = .int(Int64(limit - records.count)) }
+            let page = try call("Scan", request).objectValue ?? [:]
+            for case .object(let item) in page["Items"]?.arrayValue ?? [] {
+                do {
+                    records.append(try record(from: item))
+                } catch {
+                    let id = (try? AttributeValue.decode(item["id"] ?? .null))?.stringValue ?? "?"
+                    problems.append(StoreProblem(location: "item \(id)", reason: "\(error)"))
+                }
+            }
+            start = page["LastEvaluatedKey"]
+        } while start != nil && (limit == nil || records.count < limit!)
+        for problem in problems {
+            logger.warning("skipped an item in the table", metadata: ["item": "\(problem.location)", "reason": "\(problem.reason)"])
+        }
+        lastProblems.withLock { $0 = problems }
+        let nextToken = limit != nil ? start.flatMap { try? AttributeValue.decode($0.objectValue?["id"] ?? .null) }?.stringValue : nil
+        return StreamPage(records: limit == nil ? records.sorted { $0.id < $1.id } : records, nextToken: nextToken)
+    }
+
+    // MARK: - Items
+
+    func key(_ id: String) -> JSONValue { ["id": ["S": .string(id)]] }
+
+    func item(_ record: StreamRecord) -> JSONValue {
+        guard case .object(var fields) = record.apiObject else { return .null }
+        fields[DynamoDBStreamStore.versionAttribute] = .int(Int64(record.version))
+        if !record.mediaState.isEmpty { fields[DynamoDBStreamStore.mediaAttribute] = .object(record.mediaState) }
+        return .object(fields.mapValues(AttributeValue.encode))
+    }
+
+    func record(from item: [String: JSONValue]) throws -> StreamRecord {
+        var fields = try item.mapValues(AttributeValue.decode)
+        let version: Int
+        switch fields.removeValue(forKey: DynamoDBStreamStore.versionAttribute) {
+        case .int(let number)?: version = Int(number)
+        default: version = 0
+        }
+        let media = fields.removeValue(forKey: DynamoDBStreamStore.mediaAttribute)?.objectValue ?? [:]
+        return try StreamRecord(apiObject: fields, version: version, mediaState: media)
+    }
+
+    /// Runs a write under "the stored version is still the one read"; a failed condition is 404 or 409.
+    private func conditional(_ record: StreamRecord, _ write: ([String: JSONValue]) throws -> Void) throws {
+        var condition: [String: JSONValue] = ["ExpressionAttributeNames": ["#v": .string(DynamoDBStreamStore.versionAttribute)]]
+        if record.version == 0 {
+            condition["ConditionExpression"] = "attribute_exists(id) AND attribute_not_exists(#v)"
+        } else {
+            condition["ConditionExpression"] = "#v = :v"
+            condition["ExpressionAttributeValues"] = [":v": ["N": .string(String(record.version))]]
+        }
+        do {
+            try write(condition)
+        } catch let error as ServiceError where error.code == "ConditionalCheckFailedException" {
+            guard try get(id: record.id) != nil else { throw ServiceError.streamNotFound(record.id) }
+            throw ServiceError.versionConflict(record.id)
+        }
+    }
+
+    /// One JSON-protocol call; AWS failures become service errors (502/503/504) carrying the AWS code.
+    private func call(_ operation: String, _ request: [String: JSONValue]) throws -> JSONValue {
+        do {
+            let body = try dynamodb.json(targetPrefix: DynamoDBStreamStore.target, operation: operation, body: JSONValue.object(request).serialized())
+            return body.isEmpty ? [:] : try JSONValue.parse(body, maxDepth: 256)
+        } catch let error as JSONParseError {
+            throw ServiceError(.upstreamFailed, code: "InvalidResponse", "dynamodb \(operation): unreadable answer: \(error)")
+        } catch {
+            throw ServiceError.aws(error, doing: operation)
+        }
+    }
+}
+
+/// Registers storage plugin `dynamodb`.
+public enum DynamoDBStoragePlugin {
+    public static let options = [
+        ConfigOption("storage.dynamodb.table", .string, default: nil, help: "table with hash key id (S), as the old deployment created it"),
+    ] + AWSSettings.options
+
+    public static func register(in registry: inout PluginRegistry) {
+        registry.registerStorage("dynamodb", summary: "the old deployment's DynamoDB table, item for item, conditional writes", options: options) { context in
+            let table = try context.configuration.requiredString("storage.dynamodb.table")
+            let aws = try AWSSettings(configuration: context.configuration)
+            return DynamoDBStreamStore(table: table, dynamodb: aws.service("dynamodb", logger: context.logger), logger: context.logger)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import LivestreamCore
+import Logging
+
+/// The `aws.*` configuration every AWS plugin shares, and the clients built from it.
+public struct AWSSettings: Sendable {
+    /// Services whose endpoint can be overridden one by one (`aws.endpoints.<service>`).
+    public static let services = ["dynamodb", "medialive", "mediapackage", "ssm", "s3", "cloudfront", "iam"]
+
+    public static let options: [ConfigOption] = [
+        ConfigOption("aws.region", .string, default: "us-east-1", help: "region of every AWS call"),
+        ConfigOption("aws.endpoint", .string, default: nil, help: "one endpoint URL for every AWS service (emulators such as moto_server)"),
+        ConfigOption("aws.access_key_id", .string, default: nil, help: "access key; unset = AWS_* variables, shared credentials file, ECS or EC2 role"),
+        ConfigOption("aws.secret_access_key", .string, default: nil, help: "secret of aws.access_key_id", isSecret: true),
+        ConfigOption("aws.session_token", .string, default: nil, help: "session token of temporary keys", isSecret: true),
+        ConfigOption("aws.max_attempts", .integer(1...10), default: "3", help: "attempts per AWS call (throttling, 5xx and connection failures are retried)"),
+        ConfigOption("aws.attempt_timeout_ms", .integer(100...300_000), default: "10000", help: "time limit of one attempt"),
+        ConfigOption("aws.total_timeout_ms", .integer(100...900_000), default: "30000", help: "time limit of a call with all its retries"),
+    ] + services.map { ConfigOption("aws.endpoints.\($0)", .string, default: nil, help: "endpoint URL for \($0) only") }
+
+    public let endpoints: AWSEndpoints
+    public let credentials: CredentialChain
+    public let retry: RetryPolicy
+    public let transport: any HTTPTransport
+
+    /// Reads the `aws.*` keys and checks that credentials can be found (a clear start-up error otherwise).
+    public init(configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment, transport: any HTTPTransport = URLSessionTransport()) throws {
+        var perService: [String: String] = [:]
+        for service in AWSSettings.services {
+            if let url = configuration.string("aws.endpoints.\(service)"), !url.isEmpty { perService[service] = url }
+        }
+        let shared = configuration.string("aws.endpoint").flatMap { $0.isEmpty ? nil : $0 }
+        endpoints = AWSEndpoints(region: configuration.string("aws.region") ?? "us-east-1", shared: shared, perService: perService)
+        self.transport = transport
+        credentials = CredentialChain.standard(
+            accessKeyId: configuration.string("aws.access_key_id"), secretAccessKey: configuration.string("aws.secret_access_key"),
+            sessionToken: configuration.string("aws.session_token"), environment: environment, transport: transport)
+        retry = RetryPolicy(
+            maxAttempts: configuration.int("aws.max_attempts"), attemptTimeout: .milliseconds(configuration.int("aws.attempt_timeout_ms")),
+            totalTimeout: .milliseconds(configuration.int("aws.total_timeout_ms")))
+        do {
+            _ = try credentials.credentials()
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
+    }
+
+    /// A client for one service.
+    public func service(_ name: String, logger: Logger) -> AWSService {
+        AWSService(name: name, endpoints: endpoints, credentials: credentials, transport: transport, retry: retry, logger: logger)
+    }
+}

@@ -1,0 +1,117 @@
+import AWSClient
+import AWSTestSupport
+@testable import DynamoDBStorage
+import Foundation
+import LivestreamCore
+import Logging
+import Testing
+
+/// The dynamodb store against moto_server (signature checking on).
+struct DynamoDBStreamStoreTests {
+    let moto: MotoServer
+    let dynamodb: AWSService
+    let store: DynamoDBStreamStore
+
+    init() throws {
+        moto = try MotoServer()
+        let (key, secret) = try moto.makeAccessKey()
+        dynamodb = moto.service("dynamodb", key: key, secret: secret)
+        let table = #"{"TableName":"MedialiveApiStorage","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}"#
+        _ = try dynamodb.json(targetPrefix: "DynamoDB_20120810", operation: "CreateTable", body: Array(table.utf8))
+        store = DynamoDBStreamStore(table: "MedialiveApiStorage", dynamodb: dynamodb, logger: Logger(label: "test"))
+    }
+
+    func raw(_ operation: String, _ request: String) throws -> JSONValue {
+        try JSONValue.parse(try dynamodb.json(targetPrefix: "DynamoDB_20120810", operation: operation, body: Array(request.utf8)))
+    }
+
+    @Test func crudWithCompareAndSet() throws {
+        var record = StreamRecord(id: Identifier.make(), name: "n", segmentLength: 6, lastUpdate: "1732500000")
+        record.extra = ["team": ["a": [1, 2.5, nil, true]]]
+        record.archivesPath = ["s": "s3://bucket/x/"]
+        record.ssmPaths = ["/Medialive_api/u1"]
+        let created = try store.create(record)
+        #expect(created.version == 1)
+        #expect(try store.get(id: record.id) == created)
+        #expect { try store.create(record) } throws: { ($0 as? ServiceError)?.code == "already_exists" }
+
+        var changed = created
+        changed.name = "m"
+        changed.mediaState = ["k": "v"]
+        let replaced = try store.replace(changed)
+        #expect(try store.get(id: record.id) == replaced)
+        #expect { try store.replace(changed) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
+        #expect { try store.delete(created) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
+        try store.delete(replaced)
+        #expect(try store.get(id: record.id) == nil)
+        #expect { try store.replace(replaced) } throws: { ($0 as? ServiceError)?.code == "stream_not_found" }
+    }
+
+    @Test func oldItemsAreReadUpdatedAndStayReadableByTheOldCode() throws {
+        let id = Identifier.make()
+        // As the old Lambda functions left an item (boto3 types), without a version attribute.
+        _ = try raw("PutItem", #"""
+            {"TableName":"MedialiveApiStorage","Item":{
+             "id":{"S":"\#(id)"},"name":{"S":"old"},"description":{"S":""},"segment_length":{"N":"300"},
+             "rtmp1":{"S":"rtmp://1.2.3.4:1935/app/k"},"rtmp2":{"S":"rtmp://5.6.7.8:1935/app/k"},
+             "viewer_endpoint":{"S":"https://x.mediapackage.us-east-1.amazonaws.com/out/v1/abc/index.m3u8"},
+             "viewer_endpoint_cloudfront":{"S":"https://d1.cloudfront.net/out/v1/abc/index.m3u8"},
+             "rtmp_ivs":{"S":""},"ivs_viewer_endpoint":{"S":""},"ecs_asg_count":{"N":"0"},"last_update":{"S":"1732500000"},
+             "last_started":{"NULL":true},"last_stopped":{"NULL":true},"started":{"BOOL":false},"current_session_id":{"NULL":true},
+             "archives_path":{"M":{}},"live_channel_id":{"S":"1234567"},"live_input_id":{"S":"7654321"},
+             "package_channel_id":{"S":"\#(id)"},"package_endpoint_id":{"S":"\#(id)"},
+             "ssm_paths":{"L":[{"S":"/Medialive_api/u1"},{"S":"/Medialive_api/u2"}]},"cloudfront_associated":{"BOOL":false},
+             "key_rotation_interval":{"N":"60"},"startover_window_seconds":{"N":"43200"},"custom_note":{"S":"kept"}}}
+            """#)
+        let old = try #require(try store.get(id: id))
+        #expect(old.version == 0 && old.name == "old" && old.segmentLength == 300 && old.ssmPaths.count == 2 && old.extra == ["custom_note": "kept"])
+
+        var updated = old
+        updated.name = "renamed"
+        updated.lastStarted = "1732500100"
+        let saved = try store.replace(updated)
+        #expect(saved.version == 1)
+        #expect { try store.replace(old) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
+
+        let item = try #require(try raw("GetItem", #"{"TableName":"MedialiveApiStorage","Key":{"id":{"S":"\#(id)"}},"ConsistentRead":true}"#).objectValue?["Item"]?.objectValue)
+        func type(_ name: String) -> String? { item[name]?.objectValue?.keys.first }
+        #expect(type("id") == "S" && type("last_update") == "S" && type("last_started") == "S" && type("last_stopped") == "NULL")
+        #expect(type("segment_length") == "N" && type("ecs_asg_count") == "N" && type("key_rotation_interval") == "N")
+        #expect(type("started") == "BOOL" && type("cloudfront_associated") == "BOOL" && type("current_session_id") == "NULL")
+        #expect(type("archives_path") == "M" && type("ssm_paths") == "L" && type("custom_note") == "S" && type("livestreamd_version") == "N")
+    }
+
+    @Test func listingReadsEveryScanPageAndPages() throws {
+        // 14 items of ~300 KB: moto answers Scan in 1-MB pages, so several pages.
+        let filler = JSONValue.string(String(repeating: "x", count: 300_000))
+        var ids: [String] = []
+        for index in 0..<14 {
+            var record = StreamRecord(id: Identifier.make(), name: "big\(index)", lastUpdate: "1")
+            record.extra = ["filler": filler]
+            ids.append(try store.create(record).id)
+        }
+        let all = try store.list(limit: nil, after: nil)
+        #expect(all.records.map(\.id) == ids.sorted() && all.nextToken == nil)
+
+        var seen: [String] = []
+        var token: String?
+        var pages = 0
+        repeat {
+            let page = try store.list(limit: 5, after: token)
+            #expect(page.records.count <= 5)
+            seen += page.records.map(\.id)
+            token = page.nextToken
+            pages += 1
+        } while token != nil && pages < 10
+        #expect(Set(seen) == Set(ids) && seen.count == ids.count)
+        #expect(throws: ServiceError.self) { try store.list(limit: 5, after: "../x") }
+    }
+
+    @Test func awsFailuresBecomeUpstreamErrors() throws {
+        let missing = DynamoDBStreamStore(table: "no-such-table", dynamodb: dynamodb, logger: Logger(label: "t"))
+        #expect { try missing.get(id: Identifier.make()) } throws: { error in
+            let service = error as? ServiceError
+            return service?.kind == .upstreamFailed && service?.code == "ResourceNotFoundException"
+        }
+    }
+}
