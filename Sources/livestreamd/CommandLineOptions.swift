@@ -4,18 +4,25 @@ struct CommandLineOptions {
         case serve
         case checkConfig = "check-config"
         case plugins
+        case storageCopy = "storage copy"
         case help
     }
 
     var command: Command = .serve
     var configPath: String?
+    /// `storage copy` source and target configuration files.
+    var copyFrom: String?
+    var copyTo: String?
 
     static let usage = """
         usage: livestreamd [serve | check-config | plugins] [--config FILE]
+               livestreamd storage copy --from CONFIG_A --to CONFIG_B
 
           serve          run the FastCGI service (default)
           check-config   resolve the configuration, build the plugins, print the settings (secrets masked)
           plugins        list the plugins of every seam and their options
+          storage copy   copy every record from the storage of CONFIG_A to that of CONFIG_B
+                         (configuration files; idempotent; prints counts and failures)
 
         The configuration file is JSON; every key can be overridden by LIVESTREAM_<KEY>
         (upper case, '.' -> '_'). LIVESTREAM_CONFIG names the file when --config is absent.
@@ -31,6 +38,13 @@ struct CommandLineOptions {
                 configPath = path
             case "--help", "-h", "help":
                 command = .help
+            case "storage":
+                guard rest.popFirst() == "copy" else { throw ConfigurationFailure("usage: livestreamd storage copy --from CONFIG_A --to CONFIG_B") }
+                command = .storageCopy
+            case "--from":
+                copyFrom = rest.popFirst()
+            case "--to":
+                copyTo = rest.popFirst()
             default:
                 guard let parsed = Command(rawValue: argument) else { throw ConfigurationFailure("unknown argument '\(argument)'\n\n\(CommandLineOptions.usage)") }
                 command = parsed

@@ -23,6 +23,17 @@ enum Service {
         case .plugins:
             print(describe(registry))
             return 0
+        case .storageCopy:
+            guard let from = options.copyFrom, let to = options.copyTo else {
+                FileHandle.standardError.write(Data("usage: livestreamd storage copy --from CONFIG_A --to CONFIG_B\n".utf8))
+                return 2
+            }
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = .warning
+                return handler
+            }
+            return StorageCopy.main(from: from, to: to, registry: registry, environment: environment, logger: Logger(label: "livestreamd"))
         case .serve, .checkConfig:
             break
         }

@@ -90,6 +90,20 @@ public struct PluginRegistry: Sendable {
         } + plugins.flatMap(\.options)).filter { seen.insert($0.key).inserted }
     }
 
+    /// Builds only the storage plugin named by `storage.backend` (for `livestreamd storage copy`).
+    public func buildStorage(configuration: Configuration, logger: Logger) throws -> any StreamStore {
+        let name = configuration.string("storage.backend") ?? PluginSeam.storage.defaultBackend
+        guard let factory = storage[name] else {
+            throw ConfigurationError("unknown storage backend '\(name)'; available: \(names(for: .storage).joined(separator: ", "))")
+        }
+        let backends = Dictionary(uniqueKeysWithValues: PluginSeam.allCases.map { ($0, configuration.string("\($0.rawValue).backend") ?? $0.defaultBackend) })
+        do {
+            return try factory(PluginContext(configuration: configuration, logger: logger, backends: backends))
+        } catch let error as ConfigurationError {
+            throw ConfigurationError("storage backend '\(name)': \(error.message)")
+        }
+    }
+
     /// Builds the chosen plugin of every seam.
     public func build(configuration: Configuration, logger: Logger) throws -> Backends {
         var backends: [PluginSeam: String] = [:]
