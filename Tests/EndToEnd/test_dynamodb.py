@@ -80,3 +80,17 @@ def test_another_writer_is_caught_by_the_version_condition(aws_stack):
     # ... and the item moved to version 100.
     item = table.get_item(TableName=TABLE, Key={"id": {"S": created["id"]}}, ConsistentRead=True)["Item"]
     assert item["livestreamd_version"] == {"N": "100"}
+
+
+def test_start_up_says_when_no_credentials_are_found(tmp_path):
+    import os
+    import subprocess
+
+    from stack import binary
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true", LIVESTREAM_STORAGE_BACKEND="dynamodb",
+               LIVESTREAM_STORAGE_DYNAMODB_TABLE=TABLE, LIVESTREAM_ARCHIVE_FILE_DIRECTORY=str(tmp_path / "a"))
+    result = subprocess.run([binary(), "check-config"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "storage backend 'dynamodb'" in result.stderr and "no AWS credentials found" in result.stderr
+    assert "AWS_ACCESS_KEY_ID" in result.stderr, "the message says how to provide them"

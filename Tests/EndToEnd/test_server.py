@@ -111,7 +111,7 @@ def run_check(tmp_path, **overrides):
 
 def test_unknown_plugins_and_bad_options_stop_start_up(tmp_path):
     unknown = run_check(tmp_path, LIVESTREAM_STORAGE_BACKEND="cassandra")
-    assert unknown.returncode == 2 and "storage.backend is 'cassandra'" in unknown.stderr and "available: file" in unknown.stderr
+    assert unknown.returncode == 2 and "storage.backend is 'cassandra'" in unknown.stderr and "available: dynamodb, file" in unknown.stderr
     bad = run_check(tmp_path, LIVESTREAM_SERVER_WORKERS="lots")
     assert bad.returncode == 2 and "server.workers must be an integer" in bad.stderr
     config = tmp_path / "config.json"
