@@ -54,12 +54,13 @@ let package = Package(
         .target(name: "FileArchive", dependencies: ["LivestreamCore"], path: "Plugins/FileArchive", swiftSettings: strict),
         .target(name: "HLSSplitter", dependencies: ["LivestreamCore"], path: "Plugins/HLSSplitter", swiftSettings: strict),
         .target(name: "DynamoDBStorage", dependencies: ["LivestreamCore", "AWSClient"], path: "Plugins/DynamoDBStorage", swiftSettings: strict),
+        .target(name: "S3Archive", dependencies: ["LivestreamCore", "AWSClient"], path: "Plugins/S3Archive", swiftSettings: strict),
 
         .executableTarget(
             name: "livestreamd",
             dependencies: [
                 "FastCGIServer", "LivestreamCore", "LivestreamAPI",
-                "FileStorage", "DynamoDBStorage", "NoCDN", "LocalMedia", "FileArchive", "HLSSplitter",
+                "FileStorage", "DynamoDBStorage", "NoCDN", "LocalMedia", "FileArchive", "S3Archive", "HLSSplitter",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -84,6 +85,7 @@ let package = Package(
             name: "AWSTestSupport", dependencies: ["AWSClient", .product(name: "Logging", package: "swift-log")],
             path: "Tests/AWSTestSupport", swiftSettings: strict),
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "S3ArchiveTests", dependencies: ["S3Archive", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "DynamoDBStorageTests", dependencies: ["DynamoDBStorage", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
     ]
 )

@@ -63,12 +63,7 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
         return String(code)
     }
 
-    /// The text of the first `<name>...</name>` element (entities decoded).
     static func xmlElement(_ name: String, in text: String) -> String? {
-        guard let open = text.range(of: "<\(name)>"), let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex) else { return nil }
-        return String(text[open.upperBound..<close.lowerBound])
-            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
+        XMLScan.text(of: name, in: text)
     }
 }

@@ -5,6 +5,7 @@ import HLSSplitter
 import LivestreamCore
 import LocalMedia
 import NoCDN
+import S3Archive
 
 /// Every plugin linked into this executable.
 func makeRegistry() -> PluginRegistry {
@@ -14,6 +15,7 @@ func makeRegistry() -> PluginRegistry {
     NoCDNPlugin.register(in: &registry)
     LocalMediaPlugin.register(in: &registry)
     FileArchivePlugin.register(in: &registry)
+    S3ArchivePlugin.register(in: &registry)
     HLSSplitterPlugin.register(in: &registry)
     return registry
 }

@@ -1,0 +1,100 @@
+import AWSClient
+import Foundation
+import LivestreamCore
+import Logging
+
+/// Archive plugin `s3`: session folders under a bucket and prefix, as MediaLive's archive output writes them.
+///
+/// Roots are `s3://<bucket>/<prefix><folders>/`. A session is listed once per split
+/// request with ListObjectsV2 (every page); playlists are written with PutObject.
+/// Segment lengths are not stored in S3, so the splitter uses the nominal length.
+public struct S3ArchiveStore: ArchiveStore {
+    public let bucket: String
+    /// Key prefix, empty or ending with `/`.
+    public let prefix: String
+    let s3: AWSService
+
+    public init(bucket: String, prefix: String, s3: AWSService) {
+        self.bucket = bucket
+        var prefix = prefix
+        while prefix.hasPrefix("/") { prefix.removeFirst() }
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        self.prefix = prefix
+        self.s3 = s3
+    }
+
+    var base: String { "s3://\(bucket)/\(prefix)" }
+
+    /// A client's `path` is a relative folder, or an `s3://` URL inside the configured bucket and prefix.
+    public func sessionRoot(streamId: String, startedAt: Int64, requestedPath: String?) throws -> String {
+        guard var path = requestedPath else { return base + ArchivePath.dated(streamId: streamId, startedAt: startedAt) }
+        if path.hasPrefix("s3://") {
+            guard path.hasPrefix(base) else {
+                throw ServiceError.badRequest("path must be inside \(base)", code: "invalid_path")
+            }
+            path = String(path.dropFirst(base.count))
+        }
+        return base + (try ArchivePath.relativeSegments(path)).joined(separator: "/") + "/"
+    }
+
+    public func listSegments(root: String) throws -> [ArchiveSegment] {
+        let folder = try key(of: root)
+        var segments: [ArchiveSegment] = []
+        var token: String?
+        repeat {
+            var query = "list-type=2&prefix=" + SignatureV4.uriEncode(folder, keepSlash: false)
+            if let token { query = "continuation-token=" + SignatureV4.uriEncode(token, keepSlash: false) + "&" + query }
+            let answer = try call("ListObjectsV2") { try s3.send(method: "GET", path: "/" + bucket, query: query) }
+            let text = String(decoding: answer.body, as: UTF8.self)
+            for key in XMLScan.texts(of: "Key", in: text) {
+                let name = String(key.dropFirst(folder.count))
+                if let segment = ArchiveSegment(fileName: name) { segments.append(segment) }
+            }
+            token = XMLScan.text(of: "IsTruncated", in: text) == "true" ? XMLScan.text(of: "NextContinuationToken", in: text) : nil
+        } while token != nil
+        return segments
+    }
+
+    public func writePlaylist(root: String, fileName: String, contents: String) throws -> String {
+        let key = try self.key(of: root) + fileName
+        _ = try call("PutObject") {
+            try s3.send(
+                method: "PUT", path: "/" + bucket + "/" + SignatureV4.uriEncode(key, keepSlash: true),
+                headers: [("Content-Type", "application/vnd.apple.mpegurl")], body: Array(contents.utf8))
+        }
+        return key
+    }
+
+    /// The key prefix of a root inside this archive (ends with `/`).
+    func key(of root: String) throws(ServiceError) -> String {
+        guard root.hasPrefix(base), root.hasSuffix("/") else {
+            throw ServiceError.internal("archive root \(root) is not inside \(base)")
+        }
+        _ = try ArchivePath.relativeSegments(String(root.dropFirst(base.count)))
+        return prefix + root.dropFirst(base.count)
+    }
+
+    private func call<T>(_ operation: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw ServiceError.aws(error, doing: operation)
+        }
+    }
+}
+
+/// Registers archive plugin `s3`.
+public enum S3ArchivePlugin {
+    public static let options = [
+        ConfigOption("archive.s3.bucket", .string, default: nil, help: "bucket of the archives (MediaLive's archive destination)"),
+        ConfigOption("archive.s3.prefix", .string, default: "", help: "key prefix inside the bucket"),
+    ] + AWSSettings.options
+
+    public static func register(in registry: inout PluginRegistry) {
+        registry.registerArchive("s3", summary: "session folders in an S3 bucket; one listing per split", options: options) { context in
+            let bucket = try context.configuration.requiredString("archive.s3.bucket")
+            let aws = try AWSSettings(configuration: context.configuration)
+            return S3ArchiveStore(bucket: bucket, prefix: context.configuration.string("archive.s3.prefix") ?? "", s3: aws.service("s3", logger: context.logger))
+        }
+    }
+}
