@@ -33,10 +33,15 @@ public final class MotoServer: @unchecked Sendable {
     }
 
     deinit {
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        MotoServer.stop(process)
+    }
+
+    /// Stops a helper process. SIGKILL, because children of the test runner inherit its
+    /// signal mask with SIGTERM blocked and would ignore a polite request.
+    public static func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// A client of `name` at this server.
