@@ -45,14 +45,14 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
             code = code ?? (object["__type"] as? String).map(cleanCode) ?? (object["code"] as? String) ?? (object["Code"] as? String)
             message = (object["message"] as? String) ?? (object["Message"] as? String) ?? (object["errorMessage"] as? String)
         } else if text.contains("<") {
-            code = code ?? xmlElement("Code", in: text)
-            message = xmlElement("Message", in: text)
-            if code == nil, let type = xmlElement("__type", in: text) { code = cleanCode(type) }
+            code = code ?? XMLScan.text(of: "Code", in: text)
+            message = XMLScan.text(of: "Message", in: text)
+            if code == nil, let type = XMLScan.text(of: "__type", in: text) { code = cleanCode(type) }
         }
         let fallback = response.status == 404 ? "NotFound" : response.status >= 500 ? "ServiceUnavailable" : "HTTP\(response.status)"
         return AWSError(
             service: service, status: response.status, code: code ?? fallback, message: message ?? "HTTP \(response.status)",
-            requestId: requestId ?? xmlElement("RequestId", in: text))
+            requestId: requestId ?? XMLScan.text(of: "RequestId", in: text))
     }
 
     /// `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException` and `Code:http://...` -> the bare code.
@@ -61,9 +61,5 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
         if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
         if let colon = code.firstIndex(of: ":") { code = code[..<colon] }
         return String(code)
-    }
-
-    static func xmlElement(_ name: String, in text: String) -> String? {
-        XMLScan.text(of: name, in: text)
     }
 }
