@@ -1,4 +1,5 @@
 import Foundation
+import LivestreamCore
 
 /// An error answer from an AWS service, parsed from whichever protocol it speaks.
 public struct AWSError: Error, Equatable, CustomStringConvertible {
@@ -41,9 +42,9 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
         let text = String(decoding: response.body, as: UTF8.self)
         var code = response.headers["x-amzn-errortype"].map(cleanCode)
         var message: String?
-        if let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] {
-            code = code ?? (object["__type"] as? String).map(cleanCode) ?? (object["code"] as? String) ?? (object["Code"] as? String)
-            message = (object["message"] as? String) ?? (object["Message"] as? String) ?? (object["errorMessage"] as? String)
+        if case .object(let object)? = try? JSONValue.parse(response.body) {
+            code = code ?? object["__type"]?.stringValue.map(cleanCode) ?? object["code"]?.stringValue ?? object["Code"]?.stringValue
+            message = object["message"]?.stringValue ?? object["Message"]?.stringValue ?? object["errorMessage"]?.stringValue
         } else if text.contains("<") {
             code = code ?? XMLScan.text(of: "Code", in: text)
             message = XMLScan.text(of: "Message", in: text)

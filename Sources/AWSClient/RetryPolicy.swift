@@ -22,9 +22,7 @@ public struct RetryPolicy: Sendable {
         maxAttempts: Int = 3, base: Duration = .milliseconds(100), cap: Duration = .seconds(20),
         attemptTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        sleep: @escaping @Sendable (Duration) -> Void = { duration in
-            Thread.sleep(forTimeInterval: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
-        }
+        sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: $0.inSeconds) }
     ) {
         self.maxAttempts = max(1, maxAttempts)
         self.base = base

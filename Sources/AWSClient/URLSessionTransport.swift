@@ -25,7 +25,7 @@ public final class URLSessionTransport: HTTPTransport {
         guard let url = URL(string: request.url) else { throw TransportError(.connection, "invalid URL") }
         var urlRequest = URLRequest(url: url)
         urlRequest.httpMethod = request.method
-        urlRequest.timeoutInterval = Double(request.timeout.components.seconds) + Double(request.timeout.components.attoseconds) / 1e18
+        urlRequest.timeoutInterval = request.timeout.inSeconds
         for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
         if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) { urlRequest.httpBody = Data(request.body) }
 
