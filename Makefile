@@ -2,8 +2,9 @@
 #   make run    set up what is missing, build, run nginx + livestreamd in the foreground
 #   make test   set up what is missing, build, run every test
 #   make bench  the benchmark (prints figures; not a test)
+#   make aws-emulator PORT=N  the AWS emulator of the tests, on 127.0.0.1:N
 
-.PHONY: run test setup setup-test build release unit e2e bench clean
+.PHONY: run test setup setup-test build release unit e2e bench clean aws-emulator
 
 run: setup release
 	scripts/run-local.sh
@@ -34,3 +35,8 @@ bench: setup-test release
 
 clean:
 	rm -rf .build var
+
+# The AWS emulator the tests use (moto + Tests/AWSEmulator extensions), in the foreground on 127.0.0.1:$(PORT).
+aws-emulator:
+	@test -n "$(PORT)" || { echo "usage: make aws-emulator PORT=N"; exit 2; }
+	python3 Tests/AWSEmulator/aws_emulator.py --port $(PORT)

@@ -55,12 +55,15 @@ let package = Package(
         .target(name: "HLSSplitter", dependencies: ["LivestreamCore"], path: "Plugins/HLSSplitter", swiftSettings: strict),
         .target(name: "DynamoDBStorage", dependencies: ["LivestreamCore", "AWSClient"], path: "Plugins/DynamoDBStorage", swiftSettings: strict),
         .target(name: "S3Archive", dependencies: ["LivestreamCore", "AWSClient"], path: "Plugins/S3Archive", swiftSettings: strict),
+        .target(
+            name: "MediaLiveMedia", dependencies: ["LivestreamCore", "AWSClient", .product(name: "Logging", package: "swift-log")],
+            path: "Plugins/MediaLiveMedia", resources: [.embedInCode("channel-template.json")], swiftSettings: strict),
 
         .executableTarget(
             name: "livestreamd",
             dependencies: [
                 "FastCGIServer", "LivestreamCore", "LivestreamAPI",
-                "FileStorage", "DynamoDBStorage", "NoCDN", "LocalMedia", "FileArchive", "S3Archive", "HLSSplitter",
+                "FileStorage", "DynamoDBStorage", "NoCDN", "LocalMedia", "MediaLiveMedia", "FileArchive", "S3Archive", "HLSSplitter",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

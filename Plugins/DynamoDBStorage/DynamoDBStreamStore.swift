@@ -12,7 +12,8 @@ import Synchronization
 /// service read each other's items. Two attributes are the service's own:
 /// `livestreamd_version` (N, compare-and-set through `ConditionExpression`; an old
 /// item without it is adopted on its first write) and `livestreamd_media` (M, the
-/// media plugin's state).
+/// media plugin's state). Pending cleanups live in one item of the same table
+/// (`DynamoDBCleanupJournal`).
 public final class DynamoDBStreamStore: StreamStore {
     static let versionAttribute = "livestreamd_version"
     static let mediaAttribute = "livestreamd_media"
@@ -30,6 +31,8 @@ public final class DynamoDBStreamStore: StreamStore {
     }
 
     public var problems: [StoreProblem] { lastProblems.withLock { $0 } }
+
+    public var cleanups: any CleanupJournal { DynamoDBCleanupJournal(store: self) }
 
     public func get(id: String) throws -> StreamRecord? {
         let answer = try call("GetItem", ["TableName": .string(table), "Key": key(id), "ConsistentRead": true])
@@ -74,6 +77,7 @@ public final class DynamoDBStreamStore: StreamStore {
             if let limit { request["Limit"] = .int(Int64(limit - records.count)) }
             let page = try call("Scan", request).objectValue ?? [:]
             for case .object(let item) in page["Items"]?.arrayValue ?? [] {
+                if item["id"] == ["S": .string(DynamoDBCleanupJournal.itemId)] { continue }
                 do {
                     records.append(try record(from: item))
                 } catch {
@@ -131,7 +135,7 @@ public final class DynamoDBStreamStore: StreamStore {
     }
 
     /// One JSON-protocol call; AWS failures become service errors (502/503/504) carrying the AWS code.
-    private func call(_ operation: String, _ request: [String: JSONValue]) throws -> JSONValue {
+    func call(_ operation: String, _ request: [String: JSONValue]) throws -> JSONValue {
         do {
             let body = try dynamodb.json(targetPrefix: DynamoDBStreamStore.target, operation: operation, body: JSONValue.object(request).serialized())
             return body.isEmpty ? [:] : try JSONValue.parse(body, maxDepth: 256)

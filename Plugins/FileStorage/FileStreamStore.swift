@@ -9,12 +9,13 @@ import Synchronization
 /// compare-and-set under an exclusive `flock` on `<directory>/.lock`, which
 /// serialises writers across threads and processes. Readers take no lock: a rename
 /// is atomic, so they see the old or the new document. Files that are not stream
-/// documents are reported and skipped by listings.
+/// documents are reported and skipped by listings. Pending cleanups live in `.cleanups/`.
 public final class FileStreamStore: StreamStore {
     /// The document format tag; files without it are not ours.
     static let format = "livestreamd.stream/1"
 
     public let directory: String
+    public let cleanups: any CleanupJournal
     private let logger: Logger
     private let lastProblems = Mutex<[StoreProblem]>([])
     private let cache = RecordCache()
@@ -31,6 +32,7 @@ public final class FileStreamStore: StreamStore {
             throw ConfigurationError("cannot create the storage directory \(directory): \(error.localizedDescription)")
         }
         guard access(directory, W_OK) == 0 else { throw ConfigurationError("the storage directory \(directory) is not writable") }
+        cleanups = try FileCleanupJournal(storeDirectory: directory)
     }
 
     public var problems: [StoreProblem] { lastProblems.withLock { $0 } }

@@ -52,16 +52,17 @@ public struct LocalMediaPipeline: MediaPipeline {
             liveChannelId: streamId, liveInputId: streamId, packageChannelId: streamId, packageEndpointId: streamId)
     }
 
-    public func start(_ record: StreamRecord, session: SessionPlan) throws -> [String: JSONValue] {
+    /// nginx-rtmp has no channel to start: the stream is RUNNING as soon as the hook accepts encoders.
+    public func start(_ record: StreamRecord, session: SessionPlan) throws -> MediaStatus {
         guard session.archiveRoot.hasPrefix("file://") else {
             throw ServiceError.internal("the local pipeline archives to file:// roots only; configure archive.backend = file")
         }
-        return [:]
+        return MediaStatus(state: StreamRecord.runningState)
     }
 
-    public func stop(_ record: StreamRecord) throws -> [String: JSONValue] {
+    public func stop(_ record: StreamRecord) throws -> MediaStatus {
         dropPublishers(of: record.id)
-        return [:]
+        return MediaStatus(state: StreamRecord.idleState)
     }
 
     public func updatePackaging(_ record: StreamRecord, startoverWindowSeconds: Int, keyRotationInterval: Int) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LivestreamCore
 
 /// When and how long to wait before another attempt.
 ///

@@ -4,6 +4,7 @@ import FileStorage
 import HLSSplitter
 import LivestreamCore
 import LocalMedia
+import MediaLiveMedia
 import NoCDN
 import S3Archive
 
@@ -14,6 +15,7 @@ func makeRegistry() -> PluginRegistry {
     DynamoDBStoragePlugin.register(in: &registry)
     NoCDNPlugin.register(in: &registry)
     LocalMediaPlugin.register(in: &registry)
+    MediaLivePlugin.register(in: &registry)
     FileArchivePlugin.register(in: &registry)
     S3ArchivePlugin.register(in: &registry)
     HLSSplitterPlugin.register(in: &registry)

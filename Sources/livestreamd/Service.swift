@@ -114,8 +114,13 @@ enum Service {
             server.shutdown()
         }
         signalThread.start()
+        let maintenance = backends.media.maintenance.map { MaintenanceLoop(work: $0) }
+        maintenance?.start()
         let drained = server.run(drainTimeout: .milliseconds(4500))
         if !drained { logger.warning("exiting with requests still in flight after 4.5 s") }
+        if let maintenance, !maintenance.stop(timeout: .seconds(3)) {
+            logger.warning("exiting with a maintenance round still running (its work stays in the journal)")
+        }
         logger.notice("stopped")
         return 0
     }

@@ -107,6 +107,31 @@ struct DynamoDBStreamStoreTests {
         #expect(throws: ServiceError.self) { try store.list(limit: 5, after: "../x") }
     }
 
+    @Test func cleanupJournalIsOneItemThatListingsSkip() throws {
+        let record = try store.create(StreamRecord(id: Identifier.make(), name: "n", lastUpdate: "1"))
+        let first = PendingCleanup(owner: "medialive", streamId: record.id, work: [["kind": "channel", "id": "7"]], createdAt: 20)
+        var second = PendingCleanup(owner: "medialive", streamId: record.id, work: [], createdAt: 10)
+        try store.cleanups.save(first)
+        try store.cleanups.save(second)
+        second.attempts = 2
+        try store.cleanups.save(second)
+        #expect(try store.cleanups.pending() == [second, first])
+
+        #expect(try store.list(limit: nil, after: nil).records.map(\.id) == [record.id])
+        var paged: [String] = []
+        var token: String?
+        repeat {
+            let page = try store.list(limit: 1, after: token)
+            paged += page.records.map(\.id)
+            token = page.nextToken
+        } while token != nil && paged.count < 5
+        #expect(paged == [record.id])
+        #expect(store.problems.isEmpty, "the journal item is not reported as a broken record")
+        try store.cleanups.finish(id: first.id)
+        try store.cleanups.finish(id: first.id)
+        #expect(try store.cleanups.pending() == [second])
+    }
+
     @Test func awsFailuresBecomeUpstreamErrors() throws {
         let missing = DynamoDBStreamStore(table: "no-such-table", dynamodb: dynamodb, logger: Logger(label: "t"))
         #expect { try missing.get(id: Identifier.make()) } throws: { error in

@@ -1,5 +1,7 @@
 import pytest
 
+from archives import FileArchive, S3Archive
+from aws_emulator_fixture import Emulator
 from moto_fixture import TABLE, Moto
 from stack import Stack
 
@@ -8,20 +10,30 @@ def start_stack(tmp_path_factory, **extra_env):
     return Stack(tmp_path_factory.mktemp("stack"), extra_env={k.upper(): v for k, v in extra_env.items()}).start()
 
 
-@pytest.fixture(scope="module", params=["file", "dynamodb"])
+@pytest.fixture(scope="module", params=["file", "dynamodb", "medialive"])
 def stack(request, tmp_path_factory):
-    """The whole stack, once per storage backend (dynamodb: moto_server with signature checking)."""
-    moto = None
+    """The whole stack, once per backend set.
+
+    file: file storage, local media, file archive. dynamodb: the same with DynamoDB
+    storage (moto_server with signature checking). medialive: file storage, the
+    medialive media plugin and the s3 archive against the extended AWS emulator.
+    """
+    moto = emulator = None
     env = {"livestream_server_max_body_bytes": "65536"}  # low, so the service's own 413 is reachable below nginx's 1 MiB
     if request.param == "dynamodb":
         moto = Moto()
         moto.create_table()
         env.update({k.lower(): v for k, v in moto.env().items()})
         env.update(livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE)
+    if request.param == "medialive":
+        emulator = Emulator()
+        env.update({k.lower(): v for k, v in emulator.env().items()})
     s = start_stack(tmp_path_factory, **env)
-    s.moto = moto
+    s.moto, s.emulator, s.backend = moto, emulator, request.param
+    s.archive = S3Archive(emulator) if emulator else FileArchive(s)
     yield s
     code, _ = s.stop()
-    if moto:
-        moto.stop()
+    for server in (moto, emulator):
+        if server:
+            server.stop()
     assert code == 0, "livestreamd did not exit 0 on SIGTERM"

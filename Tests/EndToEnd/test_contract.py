@@ -148,12 +148,14 @@ def test_start_stop_cycle(stack, created):
     session = started["current_session_id"]
     assert started["started"] is True and re.fullmatch(r"[0-9a-f]{32}", session) and started["last_started"]
     assert started["key_rotation_interval"] == 30 and started["startover_window_seconds"] == 43200
+    assert started["state"] in ("STARTING", "RUNNING")
     root = started["archives_path"][session]
-    assert re.fullmatch(rf"file:///.+/\d{{4}}/\d{{2}}/\d{{2}}/{sid}-{started['last_started']}/", root)
+    assert re.fullmatch(rf"{stack.archive.root_pattern}\d{{4}}/\d{{2}}/\d{{2}}/{sid}-{started['last_started']}/", root)
     error(requests.post(stack.url(f"/streams/{sid}/start")), 409, "state_conflict")
 
     stopped = check(requests.post(stack.url(f"/streams/{sid}/stop")))
     assert stopped["started"] is False and stopped["last_stopped"] and stopped["archives_path"] == started["archives_path"]
+    assert stopped["state"] in ("STOPPING", "IDLE")
 
     custom = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/contract-test"}))
     assert custom["archives_path"][custom["current_session_id"]].endswith("/events/contract-test/")
@@ -182,12 +184,8 @@ def test_split(stack, created):
     good = {"session_id": session, "timestamp_list": [{"start": 0, "end": 6}]}
     error(requests.post(url, json=good), 409, "no_segments")
 
-    # Segments as the archiver leaves them: MPEG-TS files plus the CSV list of their lengths.
-    folder = Path(started["archives_path"][session][len("file://"):])
-    for n in (1, 2, 3):
-        (folder / f"_1-20261125T000000.{n:06d}.ts").write_bytes(b"\x47" + b"\xff" * 187)
-    (folder / "_1-20261125T000000.1.csv").write_text(
-        "_1-20261125T000000.000001.ts,0.0,6.0\n_1-20261125T000000.000002.ts,6.0,12.0\n_1-20261125T000000.000003.ts,12.0,14.5\n")
+    root = started["archives_path"][session]
+    stack.archive.put_segments(root, [(f"_1-20261125T000000.{n:06d}.ts", s, e) for n, s, e in ((1, 0.0, 6.0), (2, 6.0, 12.0), (3, 12.0, 14.5))])
 
     for bad in [
         {"timestamp_list": [{"start": 0, "end": 1}]},
@@ -202,13 +200,14 @@ def test_split(stack, created):
         {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}, {"start": 100, "end": 200}]},
     ]:
         error(requests.post(url, json=bad), 400)
-    assert not list(folder.glob("*.m3u8")), "a refused split writes nothing"
+    assert stack.archive.playlists(root) == [], "a refused split writes nothing"
     error(requests.post(url, json=dict(good, session_id=UNKNOWN)), 404, "session_not_found")
     error(requests.post(stack.url(f"/streams/{UNKNOWN}/split"), json=good), 404, "stream_not_found")
 
     result = check(requests.post(url, json={"session_id": session, "timestamp_list": [{"start": 0, "end": 6}, {"start": "5", "end": 13}], "name_modifier": "c1"}))
     assert [Path(k).name for k in result["indexes"]] == ["index_c1_0.m3u8", "index_c1_1.m3u8"]
-    second = (stack.archive_dir / result["indexes"][1]).read_text()
+    assert stack.archive.playlists(root) == ["index_c1_0.m3u8", "index_c1_1.m3u8"]
+    second = stack.archive.read(result["indexes"][1])
     assert re.findall(r"^_1-\S+\.ts$", second, re.M) == [f"_1-20261125T000000.{n:06d}.ts" for n in (1, 2, 3)]
     generated = check(requests.post(url, json=good))
     assert re.fullmatch(r".*/index_[0-9a-f]{32}_0\.m3u8", generated["indexes"][0])

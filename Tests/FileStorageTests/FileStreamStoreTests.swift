@@ -29,7 +29,27 @@ struct FileStreamStoreTests {
         #expect(try store.get(id: created.id) == replaced)
         try store.delete(replaced)
         #expect(try store.get(id: created.id) == nil)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.hasPrefix(".lock") }.isEmpty, "no temp files left")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { ![".lock", ".cleanups"].contains($0) }.isEmpty, "no temp files left")
+    }
+
+    @Test func cleanupJournalSurvivesReopeningAndStaysOutOfListings() throws {
+        let store = try FileStreamStore(directory: directory, logger: Logger(label: "test"))
+        let record = try store.create(StreamRecord(id: Identifier.make(), name: "n", lastUpdate: "1"))
+        let first = PendingCleanup(owner: "medialive", streamId: record.id, work: [["kind": "input", "id": "42"]], createdAt: 10)
+        var second = PendingCleanup(owner: "medialive", streamId: record.id, work: [], createdAt: 5)
+        try store.cleanups.save(first)
+        try store.cleanups.save(second)
+        second.attempts = 3
+        second.lastError = "Throttled"
+        try store.cleanups.save(second)
+
+        let reopened = try FileStreamStore(directory: directory, logger: Logger(label: "test"))
+        #expect(try reopened.cleanups.pending() == [second, first], "oldest first, replaced in place")
+        #expect(try reopened.list(limit: nil, after: nil).records.map(\.id) == [record.id])
+        #expect(reopened.problems.isEmpty)
+        try reopened.cleanups.finish(id: second.id)
+        try reopened.cleanups.finish(id: second.id)
+        #expect(try store.cleanups.pending() == [first])
     }
 
     @Test func compareAndSetRejectsStaleVersions() throws {

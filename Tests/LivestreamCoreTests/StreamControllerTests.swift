@@ -19,6 +19,7 @@ final class FailingStore: StreamStore {
     func replace(_ record: StreamRecord) throws -> StreamRecord { try check("replace"); return try inner.replace(record) }
     func delete(_ record: StreamRecord) throws { try check("delete"); try inner.delete(record) }
     func list(limit: Int?, after token: String?) throws -> StreamPage { try inner.list(limit: limit, after: token) }
+    var cleanups: any CleanupJournal { inner.cleanups }
 }
 
 struct StreamControllerTests {

@@ -49,6 +49,7 @@ public struct StreamController: Sendable {
         record.packageChannelId = resources.packageChannelId
         record.packageEndpointId = resources.packageEndpointId
         record.ssmPaths = resources.ssmPaths
+        record.state = resources.state
         record.mediaState = resources.mediaState
         do {
             return try store.create(record)
@@ -81,9 +82,9 @@ public struct StreamController: Sendable {
         if packagingChanged {
             try backends.media.updatePackaging(record, startoverWindowSeconds: startover, keyRotationInterval: keyRotation)
         }
-        let mediaState: [String: JSONValue]
+        let status: MediaStatus
         do {
-            mediaState = try backends.media.start(record, session: plan)
+            status = try backends.media.start(record, session: plan)
         } catch {
             if packagingChanged { restorePackaging(record) }
             throw error
@@ -96,7 +97,8 @@ public struct StreamController: Sendable {
         record.archivesPath[plan.sessionId] = root
         record.startoverWindowSeconds = startover
         record.keyRotationInterval = keyRotation
-        record.mediaState = mediaState
+        record.state = status.state
+        record.mediaState = status.mediaState
         do {
             return try store.replace(record)
         } catch {
@@ -115,9 +117,9 @@ public struct StreamController: Sendable {
         stopped.lastStopped = String(now())
         stopped.lastUpdate = stopped.lastStopped!
         let saved = try store.replace(stopped)
-        let mediaState: [String: JSONValue]
+        let status: MediaStatus
         do {
-            mediaState = try backends.media.stop(saved)
+            status = try backends.media.stop(saved)
         } catch {
             undo("mark stream \(id) started again after its channel failed to stop") {
                 var revert = saved
@@ -127,8 +129,11 @@ public struct StreamController: Sendable {
             }
             throw error
         }
-        guard mediaState != saved.mediaState else { return saved }
-        return try mutate(id: id, touch: false) { $0.mediaState = mediaState }
+        guard status.mediaState != saved.mediaState || status.state != saved.state else { return saved }
+        return try mutate(id: id, touch: false) { record in
+            record.mediaState = status.mediaState
+            record.state = status.state
+        }
     }
 
     /// `POST /streams/{id}/live`: puts the stream on the live distribution.

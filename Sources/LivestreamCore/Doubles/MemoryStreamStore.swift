@@ -5,6 +5,7 @@ import Synchronization
 /// Used as the test double of the storage seam and to specify its behaviour.
 public final class MemoryStreamStore: StreamStore {
     private let records = Mutex<[String: StreamRecord]>([:])
+    public let cleanups: any CleanupJournal = MemoryCleanupJournal()
 
     public init(_ initial: [StreamRecord] = []) {
         records.withLock { stored in

@@ -41,14 +41,14 @@ public final class RecordingMediaPipeline: MediaPipeline {
             liveInputId: "in-\(streamId)", packageChannelId: "pc-\(streamId)", packageEndpointId: "pe-\(streamId)")
     }
 
-    public func start(_ record: StreamRecord, session: SessionPlan) throws -> [String: JSONValue] {
+    public func start(_ record: StreamRecord, session: SessionPlan) throws -> MediaStatus {
         try self.record("start", record.id)
-        return ["session": .string(session.sessionId)]
+        return MediaStatus(state: "STARTING", mediaState: ["session": .string(session.sessionId)])
     }
 
-    public func stop(_ record: StreamRecord) throws -> [String: JSONValue] {
+    public func stop(_ record: StreamRecord) throws -> MediaStatus {
         try self.record("stop", record.id)
-        return [:]
+        return MediaStatus(state: "STOPPING")
     }
 
     public func updatePackaging(_ record: StreamRecord, startoverWindowSeconds: Int, keyRotationInterval: Int) throws {

@@ -31,6 +31,7 @@ extension StreamRecord {
         object["last_started"] = lastStarted.map(JSONValue.string) ?? .null
         object["last_stopped"] = lastStopped.map(JSONValue.string) ?? .null
         object["started"] = .bool(started)
+        object["state"] = .string(state)
         object["current_session_id"] = currentSessionId.map(JSONValue.string) ?? .null
         object["archives_path"] = .object(archivesPath.mapValues(JSONValue.string))
         object["live_channel_id"] = .string(liveChannelId)
@@ -66,6 +67,8 @@ extension StreamRecord {
         lastStarted = try fields.timestamp("last_started")
         lastStopped = try fields.timestamp("last_stopped")
         started = try fields.bool("started") ?? false
+        // Old items have no state: what they say about `started` is all there is.
+        state = try fields.string("state") ?? (started ? StreamRecord.runningState : StreamRecord.idleState)
         currentSessionId = try fields.string("current_session_id")
         archivesPath = try fields.stringMap("archives_path")
         liveChannelId = try fields.string("live_channel_id") ?? ""

@@ -28,6 +28,7 @@ extension StreamRecord {
             ("ssm_paths", { JSONValue.array(ssmPaths.map(JSONValue.string)).write(to: &$0) }),
             ("started", { JSONValue.bool(started).write(to: &$0) }),
             ("startover_window_seconds", { $0.append(contentsOf: String(startoverWindowSeconds).utf8) }),
+            ("state", { JSONValue.writeString(state, to: &$0) }),
             ("viewer_endpoint", { JSONValue.writeString(viewerEndpoint, to: &$0) }),
             ("viewer_endpoint_cloudfront", { JSONValue.writeString(viewerEndpointCloudfront, to: &$0) }),
         ]

@@ -15,6 +15,8 @@ public struct StreamRecord: Sendable, Equatable {
     public var lastStarted: String?
     public var lastStopped: String?
     public var started: Bool
+    /// The encoder channel's own state as last seen (`IDLE`, `STARTING`, `RUNNING`, `STOPPING`, ...).
+    public var state: String
     public var currentSessionId: String?
     /// Session id -> archive root URL of that session.
     public var archivesPath: [String: String]
@@ -36,6 +38,8 @@ public struct StreamRecord: Sendable, Equatable {
     public static let defaultSegmentLength = 300
     public static let defaultKeyRotationInterval = 60
     public static let defaultStartoverWindowSeconds = 43200
+    public static let idleState = "IDLE"
+    public static let runningState = "RUNNING"
 
     /// A record with contract defaults for everything but the given fields.
     public init(id: String, name: String, description: String = "", segmentLength: Int = StreamRecord.defaultSegmentLength, lastUpdate: String) {
@@ -51,6 +55,7 @@ public struct StreamRecord: Sendable, Equatable {
         self.lastStarted = nil
         self.lastStopped = nil
         self.started = false
+        self.state = StreamRecord.idleState
         self.currentSessionId = nil
         self.archivesPath = [:]
         self.liveChannelId = ""

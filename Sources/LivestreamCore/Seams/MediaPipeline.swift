@@ -7,25 +7,44 @@ public protocol MediaPipeline: Sendable {
     func create(streamId: String, segmentLength: Int) throws -> MediaResources
 
     /// Starts the channel for a new session whose archive destinations are given.
-    /// - Returns: the media state to store with the record for this session.
-    func start(_ record: StreamRecord, session: SessionPlan) throws -> [String: JSONValue]
+    /// - Returns: the channel state and the media state to store with the record for this session.
+    func start(_ record: StreamRecord, session: SessionPlan) throws -> MediaStatus
 
     /// Stops the channel (and disconnects the encoder).
-    /// - Returns: the media state to store once stopped.
-    func stop(_ record: StreamRecord) throws -> [String: JSONValue]
+    /// - Returns: the channel state and media state to store once stopped.
+    func stop(_ record: StreamRecord) throws -> MediaStatus
 
     /// Applies new packaging settings (`startover_window_seconds`, `key_rotation_interval`).
     func updatePackaging(_ record: StreamRecord, startoverWindowSeconds: Int, keyRotationInterval: Int) throws
 
     /// Tears the pipeline down. Called with the record as stored.
+    ///
+    /// What cannot finish now (an input that can only go once its channel is gone) is
+    /// recorded in the store's `CleanupJournal` and finished by `maintenance`.
     func delete(_ record: StreamRecord) throws
 
     /// Callback endpoints the pipeline needs on the internal listener (e.g. nginx-rtmp hooks).
     var internalEndpoints: [InternalEndpoint] { get }
+
+    /// Background work (pending cleanups, channel state refresh); nil when there is none.
+    var maintenance: (any MaintenanceWork)? { get }
 }
 
 extension MediaPipeline {
     public var internalEndpoints: [InternalEndpoint] { [] }
+    public var maintenance: (any MaintenanceWork)? { nil }
+}
+
+/// A channel state and the plugin state to store with the record.
+public struct MediaStatus: Sendable, Equatable {
+    /// The encoder channel's state (`StreamRecord.state`).
+    public var state: String
+    public var mediaState: [String: JSONValue]
+
+    public init(state: String, mediaState: [String: JSONValue] = [:]) {
+        self.state = state
+        self.mediaState = mediaState
+    }
 }
 
 /// What `MediaPipeline.create` built, as stored in the record.
@@ -38,11 +57,14 @@ public struct MediaResources: Sendable, Equatable {
     public var packageChannelId: String
     public var packageEndpointId: String
     public var ssmPaths: [String]
+    /// The new channel's state.
+    public var state: String
     public var mediaState: [String: JSONValue]
 
     public init(
         rtmp1: String, rtmp2: String, viewerEndpoint: String, liveChannelId: String, liveInputId: String,
-        packageChannelId: String, packageEndpointId: String, ssmPaths: [String] = [], mediaState: [String: JSONValue] = [:]
+        packageChannelId: String, packageEndpointId: String, ssmPaths: [String] = [], state: String = StreamRecord.idleState,
+        mediaState: [String: JSONValue] = [:]
     ) {
         self.rtmp1 = rtmp1
         self.rtmp2 = rtmp2
@@ -52,6 +74,7 @@ public struct MediaResources: Sendable, Equatable {
         self.packageChannelId = packageChannelId
         self.packageEndpointId = packageEndpointId
         self.ssmPaths = ssmPaths
+        self.state = state
         self.mediaState = mediaState
     }
 }

@@ -29,6 +29,9 @@ public protocol StreamStore: Sendable {
 
     /// Records the store could not read, found by the last listing (file name or key, and why).
     var problems: [StoreProblem] { get }
+
+    /// Pending teardown work, kept beside the records.
+    var cleanups: any CleanupJournal { get }
 }
 
 extension StreamStore {

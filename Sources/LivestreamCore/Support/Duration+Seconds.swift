@@ -1,6 +1,6 @@
 extension Duration {
     /// The duration in seconds, for APIs that take a `TimeInterval`.
-    @usableFromInline var inSeconds: Double {
+    public var inSeconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

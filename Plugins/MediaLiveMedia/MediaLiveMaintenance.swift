@@ -1,0 +1,133 @@
+import AWSClient
+import Foundation
+import LivestreamCore
+import Logging
+import Synchronization
+
+/// The `medialive` plugin's background work: finishes pending teardowns and keeps `state` honest.
+///
+/// Each round runs every pending `medialive` cleanup once (a failing one waits longer
+/// after each failure, up to five minutes), then lists the MediaLive channels and
+/// writes each record whose `state` differs from its channel's. `started` follows the
+/// channel only when the record has not been written for `settleSeconds`, so a
+/// start or stop in progress is never overridden. Rounds come every `interval`, every
+/// second while a channel is in a transitional state or work is pending, and at once
+/// when the pipeline asks (`wakeup`) after journaling work or starting a transition.
+final class MediaLiveMaintenance: MaintenanceWork {
+    static let stableStates: Set<String> = ["IDLE", "RUNNING", "DELETED", "CREATE_FAILED", "UPDATE_FAILED"]
+    static let settleSeconds: Int64 = 60
+
+    let services: MediaServices
+    let store: any StreamStore
+    let interval: Duration
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    let wakeup = MaintenanceWakeup()
+    /// Cleanup id -> epoch seconds before which it is not retried (this process only).
+    private let backoff = Mutex<[String: Int64]>([:])
+
+    init(services: MediaServices, store: any StreamStore, interval: Duration, logger: Logger, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+        self.services = services
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+        self.now = now
+    }
+
+    func runRound() -> Duration {
+        let cleanupsPending = finishCleanups()
+        let transitional = refreshStates()
+        return cleanupsPending || transitional ? min(interval, .seconds(1)) : interval
+    }
+
+    /// - Returns: whether cleanups remain.
+    @discardableResult
+    func finishCleanups() -> Bool {
+        let pending: [PendingCleanup]
+        do {
+            pending = try store.cleanups.pending().filter { $0.owner == MediaLivePipeline.owner }
+        } catch {
+            logger.warning("cannot read pending cleanups", metadata: ["error": "\(error)"])
+            return true
+        }
+        let runner = TeardownRunner(services: services)
+        var remaining = false
+        for var cleanup in pending {
+            if let notBefore = backoff.withLock({ $0[cleanup.id] }), notBefore > now() {
+                remaining = true
+                continue
+            }
+            guard let teardown = Teardown(jsonValue: cleanup.work) else {
+                logger.error("a pending cleanup cannot be read; left in the journal", metadata: ["cleanup": "\(cleanup.id)", "stream": "\(cleanup.streamId)"])
+                continue
+            }
+            let outcome = runner.pass(teardown)
+            do {
+                if outcome.remaining.isDone {
+                    try store.cleanups.finish(id: cleanup.id)
+                    _ = backoff.withLock { $0.removeValue(forKey: cleanup.id) }
+                    logger.notice("pending cleanup finished", metadata: ["stream": "\(cleanup.streamId)"])
+                    continue
+                }
+                remaining = true
+                if let failure = outcome.failure {
+                    cleanup.attempts += 1
+                    cleanup.lastError = "\(failure)"
+                    let delay = Int64(min(300, 1 << min(cleanup.attempts, 9)))
+                    backoff.withLock { $0[cleanup.id] = now() + delay }
+                    logger.warning("pending cleanup failed; will retry", metadata: ["stream": "\(cleanup.streamId)", "attempts": "\(cleanup.attempts)", "error": "\(failure)"])
+                }
+                if outcome.remaining != teardown || outcome.failure != nil {
+                    cleanup.work = outcome.remaining.jsonValue
+                    try store.cleanups.save(cleanup)
+                }
+            } catch {
+                remaining = true
+                logger.warning("cannot update a pending cleanup", metadata: ["cleanup": "\(cleanup.id)", "error": "\(error)"])
+            }
+        }
+        return remaining
+    }
+
+    /// - Returns: whether some stream's channel is in a transitional state.
+    @discardableResult
+    func refreshStates() -> Bool {
+        do {
+            let states = try channelStates()
+            var transitional = false
+            for record in try store.list(limit: nil, after: nil).records where !record.liveChannelId.isEmpty {
+                guard let state = states[record.liveChannelId] else { continue }
+                if !MediaLiveMaintenance.stableStates.contains(state) { transitional = true }
+                let settled = (Int64(record.lastUpdate) ?? 0) + MediaLiveMaintenance.settleSeconds <= now()
+                let started = settled ? ["STARTING", "RUNNING"].contains(state) || (record.started && state == "UPDATING") : record.started
+                guard record.state != state || record.started != started else { continue }
+                _ = try store.update(id: record.id) { current in
+                    // Only if nobody changed the record since it was listed.
+                    guard current.version == record.version else { return }
+                    current.state = state
+                    current.started = started
+                }
+            }
+            return transitional
+        } catch {
+            logger.warning("cannot refresh channel states", metadata: ["error": "\(error)"])
+            return true
+        }
+    }
+
+    /// Every MediaLive channel's state by id (ListChannels, every page).
+    func channelStates() throws -> [String: String] {
+        var states: [String: String] = [:]
+        var token: String?
+        repeat {
+            var query = "maxResults=1000"
+            if let token { query += "&nextToken=" + SignatureV4.uriEncode(token, keepSlash: false) }
+            let page = try services.rest(services.medialive, "GET", "/prod/channels", query: query).objectValue ?? [:]
+            for channel in page["channels"]?.arrayValue ?? [] {
+                if let id = channel.objectValue?["id"]?.stringValue, let state = channel.objectValue?["state"]?.stringValue { states[id] = state }
+            }
+            token = page["nextToken"]?.stringValue
+        } while token != nil
+        return states
+    }
+}

@@ -1,0 +1,52 @@
+import AWSClient
+import Foundation
+import LivestreamCore
+
+/// Registers media plugin `medialive`.
+public enum MediaLivePlugin {
+    public static let options = [
+        ConfigOption("media.medialive.role_arn", .string, default: nil, help: "IAM role MediaLive assumes (reads the SSM passwords, writes the S3 archive)"),
+        ConfigOption("media.medialive.input_security_group", .string, default: nil, help: "input security group id of every RTMP_PUSH input"),
+        ConfigOption("media.medialive.channel_template", .string, default: nil, help: "JSON file of the channel template (unset = the shipped ABR ladder; see channel-template.json)"),
+        ConfigOption("media.medialive.ingest_app", .string, default: "live", help: "first part of the inputs' stream names (<app>/<key>)"),
+        ConfigOption("media.medialive.refresh_seconds", .integer(1...3600), default: "30", help: "seconds between channel state refreshes and pending-cleanup rounds"),
+        ConfigOption("media.medialive.speke_url", .string, default: nil, help: "SPEKE key provider URL; set to encrypt HLS and rotate keys every key_rotation_interval"),
+        ConfigOption("media.medialive.speke_role_arn", .string, default: nil, help: "role MediaPackage assumes to call the SPEKE provider"),
+    ] + AWSSettings.options
+
+    public static func register(in registry: inout PluginRegistry) {
+        registry.registerMedia("medialive", summary: "AWS MediaLive + MediaPackage, ingest passwords in SSM, archives to S3", options: options) { context in
+            guard context.backends[.archive] == "s3" else {
+                throw ConfigurationError("needs archive.backend = s3 (MediaLive archives to S3)")
+            }
+            guard let store = context.store, let archive = context.archive else {
+                throw ConfigurationError("needs the storage and archive plugins")
+            }
+            let config = context.configuration
+            let template: ChannelTemplate
+            if let path = config.string("media.medialive.channel_template"), !path.isEmpty {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw ConfigurationError("cannot read media.medialive.channel_template \(path)")
+                }
+                template = try ChannelTemplate(json: Array(data), source: path)
+            } else {
+                template = try ChannelTemplate.shipped()
+            }
+            let speke = (config.string("media.medialive.speke_url"), config.string("media.medialive.speke_role_arn"))
+            guard (speke.0 == nil) == (speke.1 == nil) else {
+                throw ConfigurationError("set both media.medialive.speke_url and media.medialive.speke_role_arn, or neither")
+            }
+            let settings = MediaLivePipeline.Settings(
+                roleArn: try config.requiredString("media.medialive.role_arn"),
+                inputSecurityGroup: try config.requiredString("media.medialive.input_security_group"),
+                ingestApp: try config.requiredString("media.medialive.ingest_app"), spekeURL: speke.0, spekeRoleArn: speke.1)
+            let aws = try AWSSettings(configuration: config)
+            let services = MediaServices(
+                medialive: aws.service("medialive", logger: context.logger), mediapackage: aws.service("mediapackage", logger: context.logger),
+                ssm: aws.service("ssm", logger: context.logger))
+            return MediaLivePipeline(
+                settings: settings, template: template, services: services, store: store, archive: archive,
+                refreshInterval: .seconds(config.int("media.medialive.refresh_seconds")), logger: context.logger)
+        }
+    }
+}

@@ -1,0 +1,313 @@
+"""moto_server, plus what real AWS returns and moto 5.2 leaves out.
+
+Run: `python3 Tests/AWSEmulator/aws_emulator.py --port N` (or `make aws-emulator PORT=N`);
+it listens on 127.0.0.1:N in the foreground, like `moto_server -H 127.0.0.1 -p N`.
+
+Each extension below is a moto gap measured against botocore's service models
+(the ground truth for shapes) and AWS's documented behaviour; nothing else changes:
+
+MediaPackage
+  * CreateChannel / DescribeChannel / ListChannels return `HlsIngest.IngestEndpoints`:
+    two endpoints, each with an id, a WebDAV ingest URL, a username and a password.
+  * Origin endpoint `Url` has the real shape `https://<host>/out/v1/<hash>/<manifest>.m3u8`.
+  * UpdateOriginEndpoint keeps the fields a request leaves out (moto nulled them).
+MediaLive
+  * CreateInput (RTMP_PUSH) returns each destination's `Url` (`rtmp://<ip>:1935/<StreamName>`),
+    `Ip` and `Port`, and keeps the input security groups (moto dropped them).
+  * UpdateChannel changes only the fields a request carries (moto wiped EncoderSettings
+    and InputAttachments when only Destinations were sent).
+  * Unknown channel or input ids answer 404 NotFoundException (moto: 500 HTML).
+  * ListChannels moves transitional states on as DescribeChannel does (moto moves a
+    state on when a channel is described, standing in for time passing; listing
+    did not, so a refresher that only lists would see STARTING forever).
+  * The state rules the product must respect answer 409 ConflictException as AWS does:
+    UpdateChannel and StartChannel need an IDLE channel, DeleteChannel a channel that
+    is not running, DeleteInput an input whose channels are all DELETED.
+Request shapes
+  * MediaLive and MediaPackage request bodies are checked against botocore's models
+    (`shape_check.py`) and answered 400 BadRequestException when they do not fit:
+    real AWS rejects what moto would silently ignore.
+Test data
+  * `POST /_emulator/s3/objects` with `{"bucket": B, "keys": [...], "body": "..."}` stores
+    many objects at once (a 24-hour archive has 28,800), straight into moto's S3 backend.
+"""
+import argparse
+import hashlib
+import io
+import json
+import os
+import sys
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
+from moto.medialive import models as medialive
+from moto.mediapackage import models as mediapackage
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shape_check import ServiceShapes  # noqa: E402
+
+
+class NotFound(JsonRESTError):
+    code = 404
+
+    def __init__(self, message):
+        super().__init__("NotFoundException", message)
+
+
+class Conflict(JsonRESTError):
+    code = 409
+
+    def __init__(self, message):
+        super().__init__("ConflictException", message)
+
+
+def _digest(*parts, length=12):
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+# ---------------------------------------------------------------- MediaPackage
+
+def _ingest_endpoints(channel_id, region):
+    endpoints = []
+    for n in (1, 2):
+        token = _digest("ingest", channel_id, str(n), length=32)
+        endpoints.append({
+            "id": token[:32],
+            "url": f"https://{token[:16]}.mediapackage.{region}.amazonaws.com/in/v2/{_digest(channel_id)}/{token[:32]}/channel",
+            "username": token[16:32],
+            "password": _digest("password", channel_id, str(n), length=32),
+        })
+    return endpoints
+
+
+_mp_create_channel = mediapackage.MediaPackageBackend.create_channel
+
+
+def _mp_create_channel_with_ingest(self, description, channel_id, tags):
+    channel = _mp_create_channel(self, description=description, channel_id=channel_id, tags=tags)
+    channel.hls_ingest = {"ingestEndpoints": _ingest_endpoints(channel_id, self.region_name)}
+    return channel
+
+
+_mp_channel_to_dict = mediapackage.Channel.to_dict
+
+
+def _mp_channel_to_dict_with_ingest(self):
+    d = _mp_channel_to_dict(self)
+    d["hlsIngest"] = getattr(self, "hls_ingest", {"ingestEndpoints": []})
+    return d
+
+
+_mp_create_endpoint = mediapackage.MediaPackageBackend.create_origin_endpoint
+
+
+def _mp_create_endpoint_with_url(self, **kwargs):
+    endpoint = _mp_create_endpoint(self, **kwargs)
+    host = f"{_digest('host', endpoint.channel_id or '')}.mediapackage.{self.region_name}.amazonaws.com"
+    endpoint.url = f"https://{host}/out/v1/{_digest('endpoint', endpoint.id, length=32)}/{endpoint.manifest_name or 'index'}.m3u8"
+    return endpoint
+
+
+_mp_update_endpoint = mediapackage.MediaPackageBackend.update_origin_endpoint
+
+
+def _mp_update_endpoint_keeping_omitted(self, endpoint_id, **kwargs):
+    current = self._origin_endpoints.get(endpoint_id)
+    if current is not None:
+        for name, value in list(kwargs.items()):
+            if value is None:
+                kwargs[name] = getattr(current, name)
+    return _mp_update_endpoint(self, endpoint_id=endpoint_id, **kwargs)
+
+
+mediapackage.MediaPackageBackend.create_channel = _mp_create_channel_with_ingest
+mediapackage.Channel.to_dict = _mp_channel_to_dict_with_ingest
+mediapackage.MediaPackageBackend.create_origin_endpoint = _mp_create_endpoint_with_url
+mediapackage.MediaPackageBackend.update_origin_endpoint = _mp_update_endpoint_keeping_omitted
+
+
+# ---------------------------------------------------------------- MediaLive
+
+ML = medialive.MediaLiveBackend
+
+
+def _channel(self, channel_id):
+    if channel_id not in self._channels:
+        raise NotFound(f"Channel {channel_id} not found")
+    return self._channels[channel_id]
+
+
+def _input(self, input_id):
+    if input_id not in self._inputs:
+        raise NotFound(f"Input {input_id} not found")
+    return self._inputs[input_id]
+
+
+def _wrap_lookup(name, lookup, key):
+    original = getattr(ML, name)
+
+    def wrapped(self, *args, **kwargs):
+        lookup(self, kwargs[key] if key in kwargs else args[0])
+        return original(self, *args, **kwargs)
+
+    setattr(ML, name, wrapped)
+
+
+for _name in ("describe_channel", "delete_channel", "start_channel", "stop_channel", "update_channel"):
+    _wrap_lookup(_name, _channel, "channel_id")
+for _name in ("describe_input", "delete_input", "update_input"):
+    _wrap_lookup(_name, _input, "input_id")
+
+_ml_create_input = ML.create_input
+
+
+def _ml_create_input_with_urls(self, **kwargs):
+    created = _ml_create_input(self, **kwargs)
+    created.security_groups = kwargs.get("input_security_groups") or []
+    if created.type == "RTMP_PUSH":
+        for n, destination in enumerate(created.destinations or []):
+            ip = f"198.51.100.{10 + n}"  # TEST-NET-2: documentation addresses, never routed
+            destination.update({"Ip": ip, "Port": "1935", "Url": f"rtmp://{ip}:1935/{destination.get('StreamName', '')}"})
+    return created
+
+
+_ml_update_channel = ML.update_channel
+
+
+def _ml_update_channel_keeping_omitted(self, channel_id, **kwargs):
+    channel = _channel(self, channel_id)
+    channel._resolve_transient_states()
+    if channel.state != "IDLE":
+        raise Conflict(f"Channel {channel_id} is {channel.state}; it can be updated only when IDLE")
+    for name, value in list(kwargs.items()):
+        if value is None:
+            kwargs[name] = getattr(channel, name)
+    return _ml_update_channel(self, channel_id=channel_id, **kwargs)
+
+
+_ml_start_channel = ML.start_channel
+
+
+def _ml_start_channel_when_idle(self, channel_id):
+    channel = _channel(self, channel_id)
+    channel._resolve_transient_states()
+    if channel.state != "IDLE":
+        raise Conflict(f"Channel {channel_id} is {channel.state}; only an IDLE channel can start")
+    return _ml_start_channel(self, channel_id)
+
+
+_ml_delete_channel = ML.delete_channel
+
+
+def _ml_delete_channel_when_stopped(self, channel_id):
+    channel = _channel(self, channel_id)
+    if channel.state in ("STARTING", "RUNNING", "STOPPING"):
+        raise Conflict(f"Channel {channel_id} is {channel.state}; stop it before deleting it")
+    return _ml_delete_channel(self, channel_id)
+
+
+_ml_delete_input = ML.delete_input
+
+
+def _ml_delete_input_when_detached(self, input_id):
+    for channel in self._channels.values():
+        attached = [a.get("InputId") for a in (channel.input_attachments or [])]
+        if input_id in attached and channel.state != "DELETED":
+            raise Conflict(f"Input {input_id} is attached to channel {channel.id}, which is {channel.state}")
+    return _ml_delete_input(self, input_id)
+
+
+_ml_list_channels = ML.list_channels
+
+
+def _ml_list_channels_moving_states(self):
+    channels = _ml_list_channels(self)
+    for channel in channels:
+        channel._resolve_transient_states()
+    return channels
+
+
+ML.list_channels = _ml_list_channels_moving_states
+ML.create_input = _ml_create_input_with_urls
+ML.update_channel = _ml_update_channel_keeping_omitted
+ML.start_channel = _ml_start_channel_when_idle
+ML.delete_channel = _ml_delete_channel_when_stopped
+ML.delete_input = _ml_delete_input_when_detached
+
+
+# ---------------------------------------------------------------- the application
+
+class Emulator:
+    """moto's WSGI application behind the `/_emulator/` test-data routes."""
+
+    CHECKED = ("medialive", "mediapackage")
+
+    def __init__(self):
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.shapes = {service: ServiceShapes(service) for service in self.CHECKED}
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/_emulator/"):
+            return self.emulator_route(environ, start_response)
+        service = self.signing_service(environ)
+        if service in self.shapes:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            problems = self.shapes[service].problems(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body)
+            if problems:
+                return self.reply(start_response, "400 Bad Request", {"message": "; ".join(problems[:20])},
+                                  [("x-amzn-ErrorType", "BadRequestException")])
+        return self.moto(environ, start_response)
+
+    @staticmethod
+    def signing_service(environ):
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        try:
+            return auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")[3]
+        except IndexError:
+            return None
+
+    @staticmethod
+    def reply(start_response, status, payload, headers=()):
+        data = json.dumps(payload).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))] + list(headers))
+        return [data]
+
+    def emulator_route(self, environ, start_response):
+        from moto.s3.models import s3_backends
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        if environ["PATH_INFO"] == "/_emulator/s3/objects" and environ["REQUEST_METHOD"] == "POST":
+            backend = s3_backends[DEFAULT_ACCOUNT_ID]["global"]
+            body = request.get("body", "").encode()
+            try:
+                for key in request["keys"]:
+                    backend.put_object(request["bucket"], key, body)
+                answer, status = {"stored": len(request["keys"])}, "200 OK"
+            except Exception as error:  # a missing bucket, a bad request: say so instead of a 500 page
+                answer, status = {"message": str(error)}, "400 Bad Request"
+        else:
+            answer, status = {"message": "unknown emulator route"}, "404 Not Found"
+        return self.reply(start_response, status, answer)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    server = make_server(args.host, args.port, Emulator(), threaded=True)
+    print(f"aws emulator (moto + extensions) on http://{args.host}:{server.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
