@@ -194,7 +194,14 @@ public struct MediaLivePipeline: MediaPipeline {
             operation = "UpdateChannel"
             _ = try services.rest(services.medialive, "PUT", channelPath, body: ["destinations": .array(destinations)])
             operation = "StartChannel"
-            let started = try services.rest(services.medialive, "POST", channelPath + "/start")
+            let started: JSONValue
+            do {
+                started = try services.rest(services.medialive, "POST", channelPath + "/start")
+            } catch {
+                // The answer may be lost after MediaLive acted on the call: the channel's state says which.
+                guard let state = try? runner.channelState(record.liveChannelId), ["STARTING", "RUNNING"].contains(state) else { throw error }
+                started = ["state": .string(state)]
+            }
             work.wakeup.request()
             return MediaStatus(state: started.objectValue?["state"]?.stringValue ?? "STARTING")
         } catch let error as ServiceError {
@@ -210,13 +217,13 @@ public struct MediaLivePipeline: MediaPipeline {
             let stopped = try services.rest(services.medialive, "POST", channelPath + "/stop")
             work.wakeup.request()
             return MediaStatus(state: stopped.objectValue?["state"]?.stringValue ?? "STOPPING")
-        } catch let error as AWSError where error.code == "ConflictException" {
-            // Already stopping or stopped (by someone else, or a failed channel): that is what was asked.
+        } catch {
+            // Already stopping or stopped (by someone else, a failed channel, or this call with its answer lost):
+            // that is what was asked.
             if let state = try? runner.channelState(record.liveChannelId), ["IDLE", "STOPPING"].contains(state) {
+                work.wakeup.request()
                 return MediaStatus(state: state)
             }
-            throw MediaServices.failure(error, doing: "StopChannel")
-        } catch {
             throw MediaServices.failure(error, doing: "StopChannel")
         }
     }

@@ -17,9 +17,9 @@ MediaLive
   * UpdateChannel changes only the fields a request carries (moto wiped EncoderSettings
     and InputAttachments when only Destinations were sent).
   * Unknown channel or input ids answer 404 NotFoundException (moto: 500 HTML).
-  * ListChannels moves transitional states on as DescribeChannel does (moto moves a
-    state on when a channel is described, standing in for time passing; listing
-    did not, so a refresher that only lists would see STARTING forever).
+  * ListChannels and ListInputs move transitional states on as the Describe calls do
+    (moto moves a state on when a resource is described, standing in for time
+    passing; listing did not, so a refresher that only lists saw STARTING forever).
   * The state rules the product must respect answer 409 ConflictException as AWS does:
     UpdateChannel and StartChannel need an IDLE channel, DeleteChannel a channel that
     is not running, DeleteInput an input whose channels are all DELETED.
@@ -219,17 +219,18 @@ def _ml_delete_input_when_detached(self, input_id):
     return _ml_delete_input(self, input_id)
 
 
-_ml_list_channels = ML.list_channels
+def _moving_states_on(list_method):
+    def listed(self):
+        resources = list_method(self)
+        for resource in resources:
+            resource._resolve_transient_states()
+        return resources
+
+    return listed
 
 
-def _ml_list_channels_moving_states(self):
-    channels = _ml_list_channels(self)
-    for channel in channels:
-        channel._resolve_transient_states()
-    return channels
-
-
-ML.list_channels = _ml_list_channels_moving_states
+ML.list_channels = _moving_states_on(ML.list_channels)
+ML.list_inputs = _moving_states_on(ML.list_inputs)
 ML.create_input = _ml_create_input_with_urls
 ML.update_channel = _ml_update_channel_keeping_omitted
 ML.start_channel = _ml_start_channel_when_idle

@@ -90,18 +90,25 @@ public struct StreamController: Sendable {
             throw error
         }
         let previous = record
-        record.started = true
-        record.lastStarted = String(startedAt)
-        record.lastUpdate = String(startedAt)
-        record.currentSessionId = plan.sessionId
-        record.archivesPath[plan.sessionId] = root
-        record.startoverWindowSeconds = startover
-        record.keyRotationInterval = keyRotation
-        record.state = status.state
-        record.mediaState = status.mediaState
+        let sessionStarted: (inout StreamRecord) throws -> Void = { current in
+            guard !current.started else { throw ServiceError.stateConflict("stream \(id) was started by another request") }
+            current.started = true
+            current.lastStarted = String(startedAt)
+            current.lastUpdate = String(startedAt)
+            current.currentSessionId = plan.sessionId
+            current.archivesPath[plan.sessionId] = root
+            current.startoverWindowSeconds = startover
+            current.keyRotationInterval = keyRotation
+            current.state = status.state
+            current.mediaState = status.mediaState
+        }
         do {
-            return try store.replace(record)
+            // Re-applied on a version conflict: a background state refresh may have written the record meanwhile.
+            return try mutate(id: id, touch: false, sessionStarted)
+        } catch let error as ServiceError where error.code == "state_conflict" {
+            throw error  // the channel belongs to the start that won
         } catch {
+            record.started = true
             undo("stop stream \(id) after its start could not be stored") { _ = try backends.media.stop(record) }
             if packagingChanged { restorePackaging(previous) }
             throw error
@@ -112,20 +119,25 @@ public struct StreamController: Sendable {
     public func stop(id: String) throws -> StreamRecord {
         let record = try get(id: id)
         guard record.started else { throw ServiceError.stateConflict("stream \(id) is not started") }
-        var stopped = record
-        stopped.started = false
-        stopped.lastStopped = String(now())
-        stopped.lastUpdate = stopped.lastStopped!
-        let saved = try store.replace(stopped)
+        let stoppedAt = String(now())
+        let saved = try mutate(id: id, touch: false) { current in
+            guard current.started else { throw ServiceError.stateConflict("stream \(id) is not started") }
+            current.started = false
+            current.lastStopped = stoppedAt
+            current.lastUpdate = stoppedAt
+        }
         let status: MediaStatus
         do {
             status = try backends.media.stop(saved)
         } catch {
             undo("mark stream \(id) started again after its channel failed to stop") {
-                var revert = saved
-                revert.started = true
-                revert.lastStopped = record.lastStopped
-                _ = try store.replace(revert)
+                // Re-read on conflict: a background state refresh may have written the record meanwhile.
+                _ = try mutate(id: id, touch: false) { current in
+                    guard !current.started, current.lastStopped == saved.lastStopped else { return }
+                    current.started = true
+                    current.lastStopped = record.lastStopped
+                    current.lastUpdate = record.lastUpdate
+                }
             }
             throw error
         }
