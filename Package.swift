@@ -90,5 +90,6 @@ let package = Package(
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "S3ArchiveTests", dependencies: ["S3Archive", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "DynamoDBStorageTests", dependencies: ["DynamoDBStorage", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "MediaLiveMediaTests", dependencies: ["MediaLiveMedia", "AWSClient", "LivestreamCore"], swiftSettings: strict),
     ]
 )

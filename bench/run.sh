@@ -1,8 +1,13 @@
 #!/bin/sh
-# The benchmark: wrk through nginx against livestreamd (release build) and against
-# nginx serving the same bytes as a static file, in the same run. Prints figures.
+# The benchmarks, release build; each prints figures beside a reference from the same run:
+#  - api_throughput.py: wrk through nginx against livestreamd and against nginx serving
+#    the same bytes as a static file;
+#  - split_24h.py: splitting a 24-hour S3 archive (medialive + s3 against the AWS
+#    emulator), beside the old one-listing-per-range algorithm.
 #   bench/run.sh [SECONDS] [CONNECTIONS]
 set -eu
 cd "$(dirname "$0")/.."
 swift build -c release --product livestreamd >/dev/null
-LIVESTREAMD_BIN="$(swift build -c release --show-bin-path)/livestreamd" exec python3 bench/api_throughput.py "$@"
+export LIVESTREAMD_BIN="$(swift build -c release --show-bin-path)/livestreamd"
+python3 bench/api_throughput.py "$@"
+python3 bench/split_24h.py

@@ -164,3 +164,33 @@ def test_split_reads_the_session_from_s3(aws):
     assert "#EXT-X-TARGETDURATION:6" in playlist and "#EXT-X-ENDLIST" in playlist
     bad = requests.post(aws.url(f"/streams/{sid}/start"), json={"path": f"s3://{BUCKET}/elsewhere/x"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_path"
+
+
+def test_split_of_a_24_hour_archive_on_both_pipelines(aws):
+    record = check(requests.post(aws.url("/streams"), json={"name": "day", "segment_length": 6}))
+    sid = record["id"]
+    started = check(requests.post(aws.url(f"/streams/{sid}/start")))
+    check(requests.post(aws.url(f"/streams/{sid}/stop")))
+    session = started["current_session_id"]
+    key = started["archives_path"][session][len(f"s3://{BUCKET}/"):]
+    per_pipeline = 24 * 3600 // 6
+    aws.emulator.seed([f"{key}_{p}-20261125T000000.{n:06d}.ts" for p in (1, 2) for n in range(per_pipeline)])
+
+    ranges = [{"start": 0, "end": 86400}, {"start": 3600, "end": 7200}, {"start": 100.5, "end": 106.5}, {"start": 86394, "end": 86400}]
+    result = check(requests.post(aws.url(f"/streams/{sid}/split"), json={"session_id": session, "timestamp_list": ranges, "name_modifier": "day"}))
+    assert result["indexes"] == [f"{key}index_day_{n}.m3u8" for n in range(4)]
+    s3 = aws.emulator.client("s3")
+
+    def segments(n):
+        text = s3.get_object(Bucket=BUCKET, Key=result["indexes"][n])["Body"].read().decode()
+        assert text.startswith("#EXTM3U") and "#EXT-X-TARGETDURATION:6\n" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+        assert "#EXT-X-DISCONTINUITY" not in text, "one pipeline throughout"
+        lines = text.splitlines()
+        uris = [line for line in lines if line and not line.startswith("#")]
+        assert sum(line.startswith("#EXTINF:6") for line in lines) == len(uris)
+        return [int(u.rsplit(".", 2)[1]) for u in uris], {u[:2] for u in uris}
+
+    assert segments(0) == (list(range(per_pipeline)), {"_1"})
+    assert segments(1) == (list(range(600, 1200)), {"_1"})
+    assert segments(2) == ([16, 17], {"_1"})
+    assert segments(3) == ([per_pipeline - 1], {"_1"})
