@@ -8,6 +8,8 @@ import Testing
 final class FailingStore: StreamStore {
     let inner = MemoryStreamStore()
     let failing = Mutex<Set<String>>([])
+    /// Before the next replace, another writer (a background state refresh) sets this state.
+    let interfering = Mutex<String?>(nil)
 
     func fail(_ operation: String) { failing.withLock { _ = $0.insert(operation) } }
     private func check(_ operation: String) throws {
@@ -16,7 +18,14 @@ final class FailingStore: StreamStore {
 
     func get(id: String) throws -> StreamRecord? { try inner.get(id: id) }
     func create(_ record: StreamRecord) throws -> StreamRecord { try check("create"); return try inner.create(record) }
-    func replace(_ record: StreamRecord) throws -> StreamRecord { try check("replace"); return try inner.replace(record) }
+    func replace(_ record: StreamRecord) throws -> StreamRecord {
+        try check("replace")
+        if let state = interfering.withLock({ value in defer { value = nil }; return value }), var current = try inner.get(id: record.id) {
+            current.state = state
+            _ = try inner.replace(current)
+        }
+        return try inner.replace(record)
+    }
     func delete(_ record: StreamRecord) throws { try check("delete"); try inner.delete(record) }
     func list(limit: Int?, after token: String?) throws -> StreamPage { try inner.list(limit: limit, after: token) }
     var cleanups: any CleanupJournal { inner.cleanups }
@@ -110,6 +119,18 @@ struct StreamControllerTests {
         media.fail("stop", false)
         let stopped = try controller.stop(id: record.id)
         #expect(stopped.started == false && stopped.lastStopped == "1732500000")
+    }
+
+    @Test func startAndStopSurviveABackgroundWriteInBetween() throws {
+        let record = try create()
+        store.interfering.withLock { $0 = "IDLE" }
+        let started = try controller.start(id: record.id, StartStreamInput())
+        #expect(started.started && started.state == "STARTING")
+        #expect(media.calls.map(\.operation) == ["create", "start"], "no undo: the start was re-applied, not abandoned")
+        store.interfering.withLock { $0 = "RUNNING" }
+        let stopped = try controller.stop(id: record.id)
+        #expect(!stopped.started && stopped.state == "STOPPING")
+        #expect(try controller.get(id: record.id).version == stopped.version)
     }
 
     @Test func liveAssociationIsBookkeptAndIdempotent() throws {
