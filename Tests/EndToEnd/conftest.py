@@ -12,7 +12,12 @@ def start_stack(tmp_path_factory, **extra_env):
 
 @pytest.fixture(scope="module", params=["file", "dynamodb", "medialive"])
 def stack(request, tmp_path_factory):
-    """The whole stack, once per backend set.
+    """The whole stack, once per backend set (see `backend_stack`)."""
+    yield from backend_stack(request.param, tmp_path_factory)
+
+
+def backend_stack(kind, tmp_path_factory):
+    """Starts the stack for one backend set; yields it, then stops everything.
 
     file: file storage, local media, file archive. dynamodb: the same with DynamoDB
     storage (moto_server with signature checking). medialive: file storage, the
@@ -20,16 +25,16 @@ def stack(request, tmp_path_factory):
     """
     moto = emulator = None
     env = {"livestream_server_max_body_bytes": "65536"}  # low, so the service's own 413 is reachable below nginx's 1 MiB
-    if request.param == "dynamodb":
+    if kind == "dynamodb":
         moto = Moto()
         moto.create_table()
         env.update({k.lower(): v for k, v in moto.env().items()})
         env.update(livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE)
-    if request.param == "medialive":
+    if kind == "medialive":
         emulator = Emulator()
         env.update({k.lower(): v for k, v in emulator.env().items()})
     s = start_stack(tmp_path_factory, **env)
-    s.moto, s.emulator, s.backend = moto, emulator, request.param
+    s.moto, s.emulator, s.backend = moto, emulator, kind
     s.archive = S3Archive(emulator) if emulator else FileArchive(s)
     yield s
     code, _ = s.stop()

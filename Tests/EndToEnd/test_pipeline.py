@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from conftest import backend_stack
+
 SEGMENT = 4
 
 
@@ -32,6 +34,12 @@ def ffprobe(url, *entries):
 
 def key_of(record, field):
     return record[field].rsplit("/", 1)[1]
+
+
+@pytest.fixture(scope="module", params=["file", "dynamodb"])
+def stack(request, tmp_path_factory):
+    """The local pipeline needs nginx-rtmp: on both storage backends, not on medialive."""
+    yield from backend_stack(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
