@@ -55,6 +55,7 @@ let package = Package(
         .target(name: "HLSSplitter", dependencies: ["LivestreamCore"], path: "Plugins/HLSSplitter", swiftSettings: strict),
         .target(name: "DynamoDBStorage", dependencies: ["LivestreamCore", "AWSClient"], path: "Plugins/DynamoDBStorage", swiftSettings: strict),
         .target(name: "S3Archive", dependencies: ["LivestreamCore", "AWSClient"], path: "Plugins/S3Archive", swiftSettings: strict),
+        .target(name: "CloudFrontCDN", dependencies: ["LivestreamCore", "AWSClient", .product(name: "Logging", package: "swift-log")], path: "Plugins/CloudFrontCDN", swiftSettings: strict),
         .target(
             name: "MediaLiveMedia", dependencies: ["LivestreamCore", "AWSClient", .product(name: "Logging", package: "swift-log")],
             path: "Plugins/MediaLiveMedia", resources: [.embedInCode("channel-template.json")], swiftSettings: strict),
@@ -63,7 +64,7 @@ let package = Package(
             name: "livestreamd",
             dependencies: [
                 "FastCGIServer", "LivestreamCore", "LivestreamAPI",
-                "FileStorage", "DynamoDBStorage", "NoCDN", "LocalMedia", "MediaLiveMedia", "FileArchive", "S3Archive", "HLSSplitter",
+                "FileStorage", "DynamoDBStorage", "NoCDN", "CloudFrontCDN", "LocalMedia", "MediaLiveMedia", "FileArchive", "S3Archive", "HLSSplitter",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -90,6 +91,7 @@ let package = Package(
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "S3ArchiveTests", dependencies: ["S3Archive", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "DynamoDBStorageTests", dependencies: ["DynamoDBStorage", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "CloudFrontCDNTests", dependencies: ["CloudFrontCDN", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "MediaLiveMediaTests", dependencies: ["MediaLiveMedia", "AWSClient", "LivestreamCore"], swiftSettings: strict),
     ]
 )

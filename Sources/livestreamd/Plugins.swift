@@ -1,3 +1,4 @@
+import CloudFrontCDN
 import DynamoDBStorage
 import FileArchive
 import FileStorage
@@ -14,6 +15,7 @@ func makeRegistry() -> PluginRegistry {
     FileStoragePlugin.register(in: &registry)
     DynamoDBStoragePlugin.register(in: &registry)
     NoCDNPlugin.register(in: &registry)
+    CloudFrontPlugin.register(in: &registry)
     LocalMediaPlugin.register(in: &registry)
     MediaLivePlugin.register(in: &registry)
     FileArchivePlugin.register(in: &registry)
