@@ -23,6 +23,20 @@ MediaLive
   * The state rules the product must respect answer 409 ConflictException as AWS does:
     UpdateChannel and StartChannel need an IDLE channel, DeleteChannel a channel that
     is not running, DeleteInput an input whose channels are all DELETED.
+CloudFront
+  * Distribution configs are stored verbatim (moto re-renders them from its partial
+    model, dropping elements such as Lambda associations or custom headers).
+    GetDistributionConfig returns the stored bytes and an ETag; UpdateDistribution
+    requires `If-Match`, answers 412 PreconditionFailed when it is not the current
+    ETag, and issues a new ETag on every update, as CloudFront does. An update is
+    checked as CloudFront checks it: the body against botocore's DistributionConfig
+    shape, every Quantity against its Items (InconsistentQuantities), unique origin
+    ids, cache behaviours aimed at existing origins (NoSuchOrigin), and the default
+    quotas of 25 origins and 25 cache behaviours (TooManyOrigins, TooManyCacheBehaviors).
+    `POST /_emulator/cloudfront/distributions` with a DistributionConfig XML body
+    creates one (test data: it answers `{"id": ...}`); `GET
+    /_emulator/cloudfront/distributions/<id>` returns the stored bytes, and
+    `GET /_emulator/cloudfront/stats` how many updates were refused by If-Match.
 Request shapes
   * MediaLive and MediaPackage request bodies are checked against botocore's models
     (`shape_check.py`) and answered 400 BadRequestException when they do not fit:
@@ -36,7 +50,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
+import threading
+import uuid
+import xml.etree.ElementTree as ElementTree
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
@@ -46,7 +64,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shape_check import ServiceShapes  # noqa: E402
+from shape_check import ServiceShapes, xml_problems  # noqa: E402
 
 
 class NotFound(JsonRESTError):
@@ -240,6 +258,101 @@ ML.delete_input = _ml_delete_input_when_detached
 
 # ---------------------------------------------------------------- the application
 
+class Distributions:
+    """CloudFront distribution configs, stored verbatim, with ETags."""
+
+    PATH = re.compile(r"^/2020-05-31/distribution/([^/]+)/config$")
+    NS = "{http://cloudfront.amazonaws.com/doc/2020-05-31/}"
+    MAX_ORIGINS = MAX_CACHE_BEHAVIORS = 25
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.configs = {}  # id -> (etag, bytes)
+        self.precondition_failures = 0
+        self.model = ServiceShapes("cloudfront").model
+
+    def create(self, body):
+        problems = self.problems(body)
+        if problems:
+            return 400, {"message": "; ".join(problems)}
+        distribution_id = "E" + uuid.uuid4().hex[:13].upper()
+        with self.lock:
+            self.configs[distribution_id] = (self.new_etag(), body)
+        return 200, {"id": distribution_id}
+
+    @staticmethod
+    def new_etag():
+        return "E" + uuid.uuid4().hex[:13].upper()
+
+    def handle(self, method, path, headers, body):
+        """(status, headers, body) for a config request of a stored distribution; None for anything else."""
+        match = self.PATH.match(path)
+        if not match or match.group(1) not in self.configs or method not in ("GET", "PUT"):
+            return None
+        distribution_id = match.group(1)
+        with self.lock:
+            etag, stored = self.configs[distribution_id]
+            if method == "GET":
+                return 200, [("ETag", etag), ("Content-Type", "text/xml")], stored
+            if_match = headers.get("HTTP_IF_MATCH")
+            if not if_match:
+                return self.error(400, "InvalidIfMatchVersion", "The If-Match version is missing or not valid.")
+            if if_match != etag:
+                self.precondition_failures += 1
+                return self.error(412, "PreconditionFailed", "The precondition given in one or more of the request-header fields evaluated to false.")
+            problems = self.problems(body)
+            if problems:
+                code = problems[0].split(":", 1)[0] if problems[0].split(":", 1)[0].isalpha() else "InvalidArgument"
+                return self.error(400, code, "; ".join(problems))
+            new = self.new_etag()
+            self.configs[distribution_id] = (new, body)
+        text = body.decode()
+        inner = text[text.index("<DistributionConfig"):]
+        answer = (f'<?xml version="1.0" encoding="UTF-8"?><Distribution xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
+                  f"<Id>{distribution_id}</Id><Status>InProgress</Status><DomainName>{distribution_id.lower()}.cloudfront.net</DomainName>"
+                  f"{inner}</Distribution>").encode()
+        return 200, [("ETag", new), ("Content-Type", "text/xml")], answer
+
+    def problems(self, body):
+        try:
+            root = ElementTree.fromstring(body)
+        except ElementTree.ParseError as error:
+            return [f"MalformedXML: {error}"]
+        if root.tag != self.NS + "DistributionConfig":
+            return [f"MalformedXML: root is {root.tag}"]
+        found = []
+        for element in root.iter():
+            quantity = element.find(self.NS + "Quantity")
+            if quantity is not None:
+                items = element.find(self.NS + "Items")
+                count = len(items) if items is not None else 0
+                if int(quantity.text or "0") != count:
+                    found.append(f"InconsistentQuantities: {element.tag[len(self.NS):]} says {quantity.text}, holds {count}")
+        origins = [o.findtext(self.NS + "Id") for o in root.iterfind(f"{self.NS}Origins/{self.NS}Items/{self.NS}Origin")]
+        behaviours = list(root.iterfind(f"{self.NS}CacheBehaviors/{self.NS}Items/{self.NS}CacheBehavior"))
+        if len(origins) != len(set(origins)):
+            found.append("InvalidArgument: origin ids must be unique")
+        if len(origins) > self.MAX_ORIGINS:
+            found.append(f"TooManyOrigins: {len(origins)} origins")
+        if len(behaviours) > self.MAX_CACHE_BEHAVIORS:
+            found.append(f"TooManyCacheBehaviors: {len(behaviours)} cache behaviours")
+        for behaviour in behaviours + [root.find(self.NS + "DefaultCacheBehavior")]:
+            target = behaviour.findtext(self.NS + "TargetOriginId") if behaviour is not None else None
+            if behaviour is not None and target not in origins:
+                found.append(f"NoSuchOrigin: {target}")
+        for element in root.iter():
+            element.tag = element.tag[len(self.NS):] if element.tag.startswith(self.NS) else element.tag
+        found += [f"InvalidArgument: {p}" for p in xml_problems(self.model, "DistributionConfig", root)]
+        return found
+
+    @staticmethod
+    def error(status, code, message):
+        body = (f'<?xml version="1.0"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
+                f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>").encode()
+        return status, [("Content-Type", "text/xml")], body
+
+
 class Emulator:
     """moto's WSGI application behind the `/_emulator/` test-data routes."""
 
@@ -248,11 +361,21 @@ class Emulator:
     def __init__(self):
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.shapes = {service: ServiceShapes(service) for service in self.CHECKED}
+        self.distributions = Distributions()
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return self.emulator_route(environ, start_response)
         service = self.signing_service(environ)
+        if service == "cloudfront":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            answer = self.distributions.handle(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ, body)
+            if answer is not None:
+                status, headers, data = answer
+                start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers + [("Content-Length", str(len(data)))])
+                return [data]
         if service in self.shapes:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
@@ -281,7 +404,18 @@ class Emulator:
         from moto.s3.models import s3_backends
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        raw = environ["wsgi.input"].read(length)
+        if environ["PATH_INFO"] == "/_emulator/cloudfront/distributions" and environ["REQUEST_METHOD"] == "POST":
+            status, answer = self.distributions.create(raw)
+            return self.reply(start_response, f"{status} {'OK' if status == 200 else 'Bad Request'}", answer)
+        if environ["PATH_INFO"] == "/_emulator/cloudfront/stats":
+            return self.reply(start_response, "200 OK", {"precondition_failed": self.distributions.precondition_failures})
+        if environ["PATH_INFO"].startswith("/_emulator/cloudfront/distributions/") and environ["REQUEST_METHOD"] == "GET":
+            stored = self.distributions.configs.get(environ["PATH_INFO"].rsplit("/", 1)[1])
+            if stored:
+                start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(stored[1])))])
+                return [stored[1]]
+        request = json.loads(raw or b"{}")
         if environ["PATH_INFO"] == "/_emulator/s3/objects" and environ["REQUEST_METHOD"] == "POST":
             backend = s3_backends[DEFAULT_ACCOUNT_ID]["global"]
             body = request.get("body", "").encode()

@@ -96,3 +96,49 @@ class ServiceShapes:
             wire = members.get(name, {}).get("locationName", name)
             if wire not in value:
                 found.append(f"{where}: required member {wire} is missing")
+
+
+def xml_problems(model, shape_name, element, where=None):
+    """Checks a REST-XML element tree (namespaces stripped) against a botocore shape."""
+    found = []
+    where = where or shape_name
+
+    def local(tag):
+        return tag.rsplit("}", 1)[-1]
+
+    def check(shape_name, element, where):
+        shape = model["shapes"][shape_name]
+        kind = shape["type"]
+        if kind == "structure":
+            members = shape.get("members", {})
+            by_tag = {m.get("locationName", n): m for n, m in members.items()}
+            present = set()
+            for child in element:
+                tag = local(child.tag)
+                present.add(tag)
+                if tag not in by_tag:
+                    found.append(f"{where}.{tag}: not a member")
+                    continue
+                check(by_tag[tag]["shape"], child, f"{where}.{tag}")
+            for name in shape.get("required", []):
+                if members[name].get("locationName", name) not in present:
+                    found.append(f"{where}: required member {name} is missing")
+        elif kind == "list":
+            tag = shape["member"].get("locationName", "member")
+            for i, child in enumerate(element):
+                if local(child.tag) != tag:
+                    found.append(f"{where}[{i}]: expected <{tag}>, found <{local(child.tag)}>")
+                else:
+                    check(shape["member"]["shape"], child, f"{where}[{i}]")
+        elif kind == "string" and "enum" in shape and (element.text or "") not in shape["enum"]:
+            found.append(f"{where}: {element.text!r} is not one of {shape['enum']}")
+        elif kind in ("integer", "long"):
+            try:
+                int(element.text or "")
+            except ValueError:
+                found.append(f"{where}: expected an integer")
+        elif kind == "boolean" and (element.text or "") not in ("true", "false"):
+            found.append(f"{where}: expected true or false")
+
+    check(shape_name, element, where)
+    return found

@@ -19,6 +19,8 @@ PREFIX = "archive/"
 ROLE_ARN = "arn:aws:iam::123456789012:role/MediaLiveAccess"
 SECURITY_GROUP = "1234567"
 EMULATOR = REPO / "Tests" / "AWSEmulator"
+LIVE_DOMAIN = "live.example.com"
+DISTRIBUTION_CONFIG = (REPO / "Tests" / "EndToEnd" / "fixtures" / "distribution-config.xml").read_bytes()
 
 
 def _start(args, url, what):
@@ -68,6 +70,28 @@ class Emulator:
             "LIVESTREAM_AWS_ENDPOINT": endpoint or self.endpoint, "LIVESTREAM_AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "AKIDLIVESTREAMDTEST", "AWS_SECRET_ACCESS_KEY": "livestreamd-test-secret",
         }
+
+    def create_distribution(self, config=DISTRIBUTION_CONFIG):
+        response = requests.post(self.endpoint + "/_emulator/cloudfront/distributions", data=config, timeout=10)
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def distribution_config(self, distribution_id):
+        """The stored DistributionConfig, byte for byte."""
+        response = requests.get(self.endpoint + f"/_emulator/cloudfront/distributions/{distribution_id}", timeout=10)
+        response.raise_for_status()
+        return response.content
+
+    def stream_origins(self, distribution_id):
+        """(origin ids, {path pattern: target origin id}) of the distribution."""
+        config = self.client("cloudfront").get_distribution_config(Id=distribution_id)["DistributionConfig"]
+        origins = {o["Id"] for o in config["Origins"].get("Items", [])}
+        behaviours = {b["PathPattern"]: b["TargetOriginId"] for b in config.get("CacheBehaviors", {}).get("Items", [])}
+        return origins, behaviours
+
+    def cdn_env(self, distribution_id):
+        return {"LIVESTREAM_CDN_BACKEND": "cloudfront", "LIVESTREAM_CDN_CLOUDFRONT_DISTRIBUTION_ID": distribution_id,
+                "LIVESTREAM_CDN_CLOUDFRONT_LIVE_DOMAIN": LIVE_DOMAIN}
 
     def seed(self, keys, body=""):
         """Stores many S3 objects in one request (the emulator's test-data route)."""

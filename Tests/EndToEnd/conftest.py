@@ -10,7 +10,7 @@ def start_stack(tmp_path_factory, **extra_env):
     return Stack(tmp_path_factory.mktemp("stack"), extra_env={k.upper(): v for k, v in extra_env.items()}).start()
 
 
-@pytest.fixture(scope="module", params=["file", "dynamodb", "medialive"])
+@pytest.fixture(scope="module", params=["file", "dynamodb", "aws"])
 def stack(request, tmp_path_factory):
     """The whole stack, once per backend set (see `backend_stack`)."""
     yield from backend_stack(request.param, tmp_path_factory)
@@ -20,8 +20,9 @@ def backend_stack(kind, tmp_path_factory):
     """Starts the stack for one backend set; yields it, then stops everything.
 
     file: file storage, local media, file archive. dynamodb: the same with DynamoDB
-    storage (moto_server with signature checking). medialive: file storage, the
-    medialive media plugin and the s3 archive against the extended AWS emulator.
+    storage (moto_server with signature checking). aws: file storage, the medialive
+    media plugin, the s3 archive and the cloudfront CDN against the extended AWS
+    emulator.
     """
     moto = emulator = None
     env = {"livestream_server_max_body_bytes": "65536"}  # low, so the service's own 413 is reachable below nginx's 1 MiB
@@ -30,9 +31,11 @@ def backend_stack(kind, tmp_path_factory):
         moto.create_table()
         env.update({k.lower(): v for k, v in moto.env().items()})
         env.update(livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE)
-    if kind == "medialive":
+    if kind == "aws":
         emulator = Emulator()
         env.update({k.lower(): v for k, v in emulator.env().items()})
+        emulator.distribution_id = emulator.create_distribution()
+        env.update({k.lower(): v for k, v in emulator.cdn_env(emulator.distribution_id).items()})
     s = start_stack(tmp_path_factory, **env)
     s.moto, s.emulator, s.backend = moto, emulator, kind
     s.archive = S3Archive(emulator) if emulator else FileArchive(s)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from aws_emulator_fixture import LIVE_DOMAIN
 from contract import DOCUMENT, check
 
 UNKNOWN = "0123456789abcdef0123456789abcdef"
@@ -167,10 +168,17 @@ def test_start_stop_cycle(stack, created):
 def test_live_association(stack, created):
     sid = created["id"]
     on = check(requests.post(stack.url(f"/streams/{sid}/live")))
-    assert on["cloudfront_associated"] is True and on["viewer_endpoint_cloudfront"] == on["viewer_endpoint"]
+    assert on["cloudfront_associated"] is True
+    if stack.emulator:
+        assert on["viewer_endpoint_cloudfront"] == re.sub(r"^https?://[^/]+", f"https://{LIVE_DOMAIN}", on["viewer_endpoint"])
+        assert sid in stack.emulator.stream_origins(stack.emulator.distribution_id)[0]
+    else:
+        assert on["viewer_endpoint_cloudfront"] == on["viewer_endpoint"]
     assert check(requests.post(stack.url(f"/streams/{sid}/live")))["cloudfront_associated"] is True
     assert check(requests.delete(stack.url(f"/streams/{sid}/live")))["cloudfront_associated"] is False
     assert check(requests.delete(stack.url(f"/streams/{sid}/live")))["cloudfront_associated"] is False
+    if stack.emulator:
+        assert sid not in stack.emulator.stream_origins(stack.emulator.distribution_id)[0]
     error(requests.post(stack.url(f"/streams/{UNKNOWN}/live")), 404)
     error(requests.delete(stack.url(f"/streams/{UNKNOWN}/live")), 404)
 
