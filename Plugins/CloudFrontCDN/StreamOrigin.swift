@@ -81,32 +81,37 @@ struct StreamOrigin: Equatable {
     /// - Returns: whether the config changed.
     /// - Throws: 409 `cdn_limit` when the distribution has no room left.
     func add(to config: inout XMLTree.Element, maxOrigins: Int, maxCacheBehaviors: Int) throws(ServiceError) -> Bool {
+        let originChanged = try StreamOrigin.place(
+            origin, in: &config, list: "Origins", insertAfter: nil, key: "Id", id: id, unchangedIf: { $0.child("DomainName")?.text == domain },
+            limit: maxOrigins, limitName: "origins")
+        let behaviourChanged = try StreamOrigin.place(
+            cacheBehavior, in: &config, list: "CacheBehaviors", insertAfter: "DefaultCacheBehavior", key: "TargetOriginId", id: id,
+            unchangedIf: { $0.child("PathPattern")?.text == pathPattern }, limit: maxCacheBehaviors, limitName: "cache behaviours")
+        return originChanged || behaviourChanged
+    }
+
+    /// Makes `element` the one item of `list` whose `key` is `id`, unless the single one there already passes `unchangedIf`.
+    /// - Returns: whether the list changed.
+    /// - Throws: 409 `cdn_limit` when the list is full.
+    private static func place(
+        _ element: XMLTree.Element, in config: inout XMLTree.Element, list: String, insertAfter anchor: String?, key: String, id: String,
+        unchangedIf isCurrent: (XMLTree.Element) -> Bool, limit: Int, limitName: String
+    ) throws(ServiceError) -> Bool {
         var changed = false
-        var limitError: ServiceError?
-        StreamOrigin.editList(in: &config, list: "Origins", insertAfter: nil) { items in
-            let mine = items.elements.filter { $0.name == "Origin" && $0.child("Id")?.text == id }
-            if mine.count == 1, mine[0].child("DomainName")?.text == domain { return }
-            items.removeElements { $0.name == "Origin" && $0.child("Id")?.text == id }
-            guard items.elements.count < maxOrigins else {
-                limitError = ServiceError(.conflict, code: "cdn_limit", "the live distribution already has \(maxOrigins) origins (CloudFront's limit)")
+        var full = false
+        editList(in: &config, list: list, insertAfter: anchor) { items in
+            let isMine = { (item: XMLTree.Element) in item.name == element.name && item.child(key)?.text == id }
+            let mine = items.elements.filter(isMine)
+            if mine.count == 1, isCurrent(mine[0]) { return }
+            items.removeElements(where: isMine)
+            guard items.elements.count < limit else {
+                full = true
                 return
             }
-            items.append(origin)
+            items.append(element)
             changed = true
         }
-        if let limitError { throw limitError }
-        StreamOrigin.editList(in: &config, list: "CacheBehaviors", insertAfter: "DefaultCacheBehavior") { items in
-            let mine = items.elements.filter { $0.name == "CacheBehavior" && $0.child("TargetOriginId")?.text == id }
-            if mine.count == 1, mine[0].child("PathPattern")?.text == pathPattern { return }
-            items.removeElements { $0.name == "CacheBehavior" && $0.child("TargetOriginId")?.text == id }
-            guard items.elements.count < maxCacheBehaviors else {
-                limitError = ServiceError(.conflict, code: "cdn_limit", "the live distribution already has \(maxCacheBehaviors) cache behaviours (CloudFront's limit)")
-                return
-            }
-            items.append(cacheBehavior)
-            changed = true
-        }
-        if let limitError { throw limitError }
+        if full { throw ServiceError(.conflict, code: "cdn_limit", "the live distribution already has \(limit) \(limitName) (CloudFront's limit)") }
         return changed
     }
 

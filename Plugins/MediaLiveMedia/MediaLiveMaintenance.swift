@@ -63,27 +63,20 @@ final class MediaLiveMaintenance: MaintenanceWork {
             }
             let outcome = runner.pass(teardown)
             do {
-                if outcome.remaining.isDone {
-                    try store.cleanups.finish(id: cleanup.id)
+                if try store.cleanups.record(outcome, of: teardown, into: &cleanup, stored: true) {
                     _ = backoff.withLock { $0.removeValue(forKey: cleanup.id) }
                     logger.notice("pending cleanup finished", metadata: ["stream": "\(cleanup.streamId)"])
                     continue
                 }
-                remaining = true
-                if let failure = outcome.failure {
-                    cleanup.attempts += 1
-                    cleanup.lastError = "\(failure)"
-                    let delay = Int64(min(300, 1 << min(cleanup.attempts, 9)))
-                    backoff.withLock { $0[cleanup.id] = now() + delay }
-                    logger.warning("pending cleanup failed; will retry", metadata: ["stream": "\(cleanup.streamId)", "attempts": "\(cleanup.attempts)", "error": "\(failure)"])
-                }
-                if outcome.remaining != teardown || outcome.failure != nil {
-                    cleanup.work = outcome.remaining.jsonValue
-                    try store.cleanups.save(cleanup)
-                }
             } catch {
-                remaining = true
                 logger.warning("cannot update a pending cleanup", metadata: ["cleanup": "\(cleanup.id)", "error": "\(error)"])
+            }
+            remaining = true
+            if let failure = outcome.failure {
+                // `record` counted the failure in `attempts`.
+                let delay = Int64(min(300, 1 << min(cleanup.attempts, 9)))
+                backoff.withLock { $0[cleanup.id] = now() + delay }
+                logger.warning("pending cleanup failed; will retry", metadata: ["stream": "\(cleanup.streamId)", "attempts": "\(cleanup.attempts)", "error": "\(failure)"])
             }
         }
         return remaining

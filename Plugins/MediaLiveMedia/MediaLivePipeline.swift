@@ -204,8 +204,6 @@ public struct MediaLivePipeline: MediaPipeline {
             }
             work.wakeup.request()
             return MediaStatus(state: started.objectValue?["state"]?.stringValue ?? "STARTING")
-        } catch let error as ServiceError {
-            throw error
         } catch {
             throw MediaServices.failure(error, doing: operation)
         }
@@ -247,15 +245,7 @@ public struct MediaLivePipeline: MediaPipeline {
         try journal.save(cleanup)
         let outcome = runner.pass(teardown)
         do {
-            if outcome.remaining.isDone {
-                try journal.finish(id: cleanup.id)
-            } else if outcome.remaining != teardown || outcome.failure != nil {
-                cleanup.work = outcome.remaining.jsonValue
-                cleanup.attempts = outcome.failure == nil ? 0 : 1
-                cleanup.lastError = outcome.failure.map { "\($0)" }
-                try journal.save(cleanup)
-            }
-            if !outcome.remaining.isDone { work.wakeup.request() }
+            if try !journal.record(outcome, of: teardown, into: &cleanup, stored: true) { work.wakeup.request() }
         } catch {
             // The journal still holds the whole teardown; repeating done steps is harmless.
             logger.warning("could not update a pending cleanup", metadata: ["stream": "\(record.id)", "error": "\(error)"])
@@ -269,12 +259,9 @@ public struct MediaLivePipeline: MediaPipeline {
     func undo(_ built: Teardown, streamId: String) {
         guard !built.isDone else { return }
         let outcome = runner.pass(built)
-        guard !outcome.remaining.isDone else { return }
-        let cleanup = PendingCleanup(
-            owner: MediaLivePipeline.owner, streamId: streamId, work: outcome.remaining.jsonValue, createdAt: now(),
-            attempts: outcome.failure == nil ? 0 : 1, lastError: outcome.failure.map { "\($0)" })
+        var cleanup = PendingCleanup(owner: MediaLivePipeline.owner, streamId: streamId, work: built.jsonValue, createdAt: now())
         do {
-            try journal.save(cleanup)
+            guard try !journal.record(outcome, of: built, into: &cleanup, stored: false) else { return }
             work.wakeup.request()
             logger.warning("undo of a failed create continues in the background", metadata: ["stream": "\(streamId)", "pending": "\(outcome.remaining.steps.count)"])
         } catch {

@@ -146,3 +146,26 @@ struct TeardownRunner: Sendable {
         return true
     }
 }
+
+extension CleanupJournal {
+    /// Stores what a teardown pass left of `cleanup`: forgets it when the pass finished
+    /// the work, else counts a failure and saves the remaining steps (when they changed,
+    /// or when the cleanup is not in the journal yet).
+    /// - Parameter stored: whether `cleanup` is already in the journal.
+    /// - Returns: whether the work is done.
+    func record(_ outcome: TeardownRunner.Outcome, of teardown: Teardown, into cleanup: inout PendingCleanup, stored: Bool) throws -> Bool {
+        if outcome.remaining.isDone {
+            if stored { try finish(id: cleanup.id) }
+            return true
+        }
+        if let failure = outcome.failure {
+            cleanup.attempts += 1
+            cleanup.lastError = "\(failure)"
+        }
+        if !stored || outcome.remaining != teardown || outcome.failure != nil {
+            cleanup.work = outcome.remaining.jsonValue
+            try save(cleanup)
+        }
+        return false
+    }
+}

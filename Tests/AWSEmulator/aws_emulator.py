@@ -367,19 +367,19 @@ class Emulator:
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return self.emulator_route(environ, start_response)
         service = self.signing_service(environ)
+        if service != "cloudfront" and service not in self.shapes:
+            return self.moto(environ, start_response)
+        # Read the body once; moto reads it again from the copy.
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
         if service == "cloudfront":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
-            environ["wsgi.input"] = io.BytesIO(body)
             answer = self.distributions.handle(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ, body)
             if answer is not None:
                 status, headers, data = answer
                 start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers + [("Content-Length", str(len(data)))])
                 return [data]
         if service in self.shapes:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
-            environ["wsgi.input"] = io.BytesIO(body)
             problems = self.shapes[service].problems(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body)
             if problems:
                 return self.reply(start_response, "400 Bad Request", {"message": "; ".join(problems[:20])},
