@@ -20,10 +20,12 @@ let package = Package(
             path: "Sources/CFastCGI",
             providers: [.apt(["libfcgi-dev"])]
         ),
-        // Transport: a concurrent FastCGI responder over libfcgi.
+        // libfcgi's OS layer, redefined so it reads and writes validated requests in memory.
+        .target(name: "CFastCGIFeed", path: "Sources/CFastCGIFeed"),
+        // Transport: a concurrent FastCGI responder over libfcgi, behind a bounded front door.
         .target(
             name: "FastCGIServer",
-            dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CFastCGI", "CFastCGIFeed", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The seams, the stream record, the controller, configuration and the plugin registry.

@@ -2,29 +2,72 @@
 import Glibc
 #endif
 
-/// How the FastCGI server listens and how much it takes on.
+/// How the FastCGI server listens, how much it takes on and how long it waits.
 public struct FastCGIServerConfiguration: Sendable {
     /// Where requests come from.
     public enum Listener: Sendable, Equatable {
-        /// A unix socket the server creates (an existing socket file is replaced; any other file is an error).
+        /// A unix socket the server creates. A stale socket file is replaced; a socket
+        /// another process still serves, or any other file, is an error.
         case unixSocket(path: String, mode: UInt32)
-        /// The listening socket inherited as fd 0 (spawn-fcgi and similar).
-        case inherited
+        /// A listening socket inherited as `fd` (0 from spawn-fcgi, 3 from systemd).
+        case inherited(fd: Int32)
     }
 
     public var listener: Listener
-    /// Threads serving requests; a slow request holds one thread only.
+    /// Threads serving requests; `loops` of them poll, the rest take over a loop whose
+    /// poller is held by a slow request.
     public var workers: Int
-    /// Largest body read; larger ones get the responder's 413.
+    /// Event loops (pollers at once); default one per core.
+    public var loops: Int
+    /// Largest body read; larger ones get the responder's 413 (and are not kept in memory).
     public var maxBodyBytes: Int
+    /// Largest params (headers and CGI variables) of one request; beyond it the connection is closed.
+    public var maxParamsBytes: Int
+    /// Time from a connection's first byte of a request (or its opening) to the whole request.
+    public var readTimeoutMilliseconds: Int
+    /// Time the peer gets to take an answer.
+    public var writeTimeoutMilliseconds: Int
+    /// Time a kept connection may sit unused (keep above nginx's upstream `keepalive_timeout`).
+    public var idleTimeoutMilliseconds: Int
+    /// Connections open at once; more are accepted and closed at once.
+    public var maxConnections: Int
     /// Listen backlog for a socket the server creates.
     public var backlog: Int32
+    /// Run by a poller before it blocks (livestreamd flushes its buffered log lines).
+    public var idleHook: IdleHook?
 
-    public init(listener: Listener, workers: Int = 16, maxBodyBytes: Int = 1 << 20, backlog: Int32 = 1024) {
+    public init(
+        listener: Listener, workers: Int = 16, loops: Int? = nil, maxBodyBytes: Int = 1 << 20, maxParamsBytes: Int = 65536,
+        readTimeoutMilliseconds: Int = 5000, writeTimeoutMilliseconds: Int = 10000, idleTimeoutMilliseconds: Int = 90000,
+        maxConnections: Int = 4096, backlog: Int32 = 1024, idleHook: IdleHook? = nil
+    ) {
         self.listener = listener
-        self.workers = workers
+        self.workers = max(1, workers)
+        self.loops = max(1, min(loops ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), self.workers))
         self.maxBodyBytes = maxBodyBytes
+        self.maxParamsBytes = maxParamsBytes
+        self.readTimeoutMilliseconds = readTimeoutMilliseconds
+        self.writeTimeoutMilliseconds = writeTimeoutMilliseconds
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+        self.maxConnections = maxConnections
         self.backlog = backlog
+        self.idleHook = idleHook
+    }
+
+    /// How often deadlines are checked: a quarter of the shortest, at most every 250 ms.
+    var sweepIntervalMilliseconds: Int {
+        max(10, min(250, min(readTimeoutMilliseconds, writeTimeoutMilliseconds) / 4))
+    }
+}
+
+/// Work a poller does before it blocks, and whether there is any.
+public struct IdleHook: Sendable {
+    public let hasWork: @Sendable () -> Bool
+    public let run: @Sendable () -> Void
+
+    public init(hasWork: @escaping @Sendable () -> Bool, run: @escaping @Sendable () -> Void) {
+        self.hasWork = hasWork
+        self.run = run
     }
 }
 

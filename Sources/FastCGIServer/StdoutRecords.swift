@@ -1,63 +1,26 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CFastCGIFeed
 
-/// FastCGI `FCGI_STDOUT` records written straight to the connection.
+/// FastCGI `FCGI_STDOUT` records of a large body, appended to the feed's output.
 ///
-/// libfcgi's output stream flushes every 8 KB, which made a 1-MB listing 128 records
-/// and 128 writes. Here records carry up to 65,535 bytes and go out through `writev`.
-/// The stream's end (an empty record) and `FCGI_END_REQUEST` are still written by
-/// `FCGX_Finish_r`.
+/// libfcgi's output stream cuts a record every 8 KB, which made a 1-MB listing 128
+/// records. Here records carry up to 65,535 bytes. The stream's end (an empty record)
+/// and `FCGI_END_REQUEST` still come from `FCGX_Finish_r`.
 enum StdoutRecords {
     static let maxContent = 65535
+    /// Bodies up to this size go through libfcgi's own buffer.
+    static let bufferedBodyLimit = 32 * 1024
     private static let stdoutType: UInt8 = 6
 
-    /// Writes `body` as STDOUT records of request `requestId`; false when the connection failed.
-    static func write(_ body: [UInt8], requestId: UInt16, to fd: Int32) -> Bool {
-        let chunkCount = (body.count + maxContent - 1) / maxContent
-        var headers = [UInt8](repeating: 0, count: chunkCount * 8)
-        for index in 0..<chunkCount {
-            let length = min(maxContent, body.count - index * maxContent)
-            headers.replaceSubrange(index * 8..<index * 8 + 8, with: [
-                1, stdoutType, UInt8(requestId >> 8), UInt8(requestId & 0xFF),
-                UInt8(length >> 8), UInt8(length & 0xFF), 0, 0,
-            ])
-        }
-        return headers.withUnsafeBytes { headerBytes in
-            body.withUnsafeBytes { bodyBytes in
-                var vectors: [iovec] = []
-                vectors.reserveCapacity(chunkCount * 2)
-                for index in 0..<chunkCount {
-                    let start = index * maxContent
-                    let length = min(maxContent, body.count - start)
-                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: headerBytes.baseAddress! + index * 8), iov_len: 8))
-                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bodyBytes.baseAddress! + start), iov_len: length))
-                }
-                return writeAll(&vectors, fd: fd)
+    static func append(_ body: [UInt8], requestId: UInt16) {
+        body.withUnsafeBytes { bytes in
+            var start = 0
+            while start < bytes.count {
+                let length = min(maxContent, bytes.count - start)
+                let header: [UInt8] = [1, stdoutType, UInt8(requestId >> 8), UInt8(requestId & 0xFF), UInt8(length >> 8), UInt8(length & 0xFF), 0, 0]
+                header.withUnsafeBufferPointer { _ = lsd_feed_append($0.baseAddress, 8) }
+                _ = lsd_feed_append(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, length)
+                start += length
             }
         }
-    }
-
-    /// writev until every vector is written, resuming after partial writes.
-    private static func writeAll(_ vectors: inout [iovec], fd: Int32) -> Bool {
-        var first = 0
-        while first < vectors.count {
-            let batch = Int32(min(vectors.count - first, 1024))
-            let written = vectors.withUnsafeBufferPointer { writev(fd, $0.baseAddress! + first, batch) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            var remaining = written
-            while first < vectors.count, remaining >= vectors[first].iov_len {
-                remaining -= vectors[first].iov_len
-                first += 1
-            }
-            if remaining > 0 {
-                vectors[first].iov_base += remaining
-                vectors[first].iov_len -= remaining
-            }
-        }
-        return true
     }
 }

@@ -92,13 +92,15 @@ enum Service {
             }
             listener = .unixSocket(path: path, mode: mode)
         } else {
-            listener = .inherited
+            listener = .inherited(fd: 0)
         }
         let server: FastCGIServer
         do {
             server = try FastCGIServer(
                 configuration: FastCGIServerConfiguration(
-                    listener: listener, workers: configuration.int("server.workers"), maxBodyBytes: configuration.int("server.max_body_bytes")),
+                    listener: listener, workers: configuration.int("server.workers"), maxBodyBytes: configuration.int("server.max_body_bytes"),
+                    readTimeoutMilliseconds: configuration.int("server.read_timeout_ms"), writeTimeoutMilliseconds: configuration.int("server.write_timeout_ms"),
+                    idleTimeoutMilliseconds: configuration.int("server.idle_timeout_ms"), maxConnections: configuration.int("server.max_connections")),
                 responder: APIResponder(api: api), logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")

@@ -1,0 +1,46 @@
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What every worker shares: settings, the responder, counters and the loops.
+final class ServerContext: Sendable {
+    let configuration: FastCGIServerConfiguration
+    let responder: any FastCGIResponder
+    let logger: Logger
+    let refusals: RefusalLog
+    let loops: [EventLoop]
+    let pool: WorkerPool
+    let listenFd: Int32
+    let wakeFd: Int32
+    let connectionCount = Atomic<Int>(0)
+    let stopping = Atomic<Bool>(false)
+
+    init(configuration: FastCGIServerConfiguration, responder: any FastCGIResponder, logger: Logger, loops: [EventLoop], listenFd: Int32, wakeFd: Int32) {
+        self.configuration = configuration
+        self.responder = responder
+        self.logger = logger
+        refusals = RefusalLog(logger: logger)
+        self.loops = loops
+        pool = WorkerPool(workers: configuration.workers)
+        self.listenFd = listenFd
+        self.wakeFd = wakeFd
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    func newFramer() -> RequestFramer {
+        RequestFramer(maxParamsBytes: configuration.maxParamsBytes, maxBodyBytes: configuration.maxBodyBytes)
+    }
+}
+
+/// Monotonic milliseconds from the coarse clock (a vDSO read, no system call).
+enum Clock {
+    static func milliseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+    }
+}
