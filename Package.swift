@@ -28,6 +28,8 @@ let package = Package(
             dependencies: ["CFastCGI", "CFastCGIFeed", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // The log handler: one line per event, batched per request thread.
+        .target(name: "LogOutput", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The seams, the stream record, the controller, configuration and the plugin registry.
         .target(
             name: "LivestreamCore",
@@ -65,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "livestreamd",
             dependencies: [
-                "FastCGIServer", "LivestreamCore", "LivestreamAPI",
+                "FastCGIServer", "LivestreamCore", "LivestreamAPI", "LogOutput",
                 "FileStorage", "DynamoDBStorage", "NoCDN", "CloudFrontCDN", "LocalMedia", "MediaLiveMedia", "FileArchive", "S3Archive", "HLSSplitter",
                 .product(name: "Logging", package: "swift-log"),
             ],

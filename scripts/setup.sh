@@ -2,7 +2,7 @@
 # Installs what livestreamd needs on Debian (only what is missing).
 set -eu
 packages="libfcgi-dev nginx libnginx-mod-rtmp ffmpeg spawn-fcgi curl"
-[ "${1:-}" = "--test" ] && packages="$packages wrk"
+[ "${1:-}" = "--test" ] && packages="$packages wrk strace"
 missing=""
 for package in $packages; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

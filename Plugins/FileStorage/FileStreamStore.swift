@@ -19,11 +19,13 @@ public final class FileStreamStore: StreamStore {
     private let logger: Logger
     private let lastProblems = Mutex<[StoreProblem]>([])
     private let cache = RecordCache()
-    /// Every record, as read at a directory stamp old enough to be trusted (see `FileStamp`).
-    private let listing = ReadMostly<(stamp: FileStamp, records: [StreamRecord])?>(nil)
+    /// True while the directory watch reports changes; otherwise reads compare file stamps.
+    private let watched = WatchFlag()
+    private let watch: DirectoryWatch?
 
     /// Opens (and creates if needed) the store directory.
-    public init(directory: String, logger: Logger) throws {
+    /// - Parameter watchDirectory: validate cached reads by inotify (false: by file stamps, as without inotify).
+    public init(directory: String, logger: Logger, watchDirectory: Bool = true) throws {
         self.directory = directory
         self.logger = logger
         do {
@@ -33,20 +35,44 @@ public final class FileStreamStore: StreamStore {
         }
         guard access(directory, W_OK) == 0 else { throw ConfigurationError("the storage directory \(directory) is not writable") }
         cleanups = try FileCleanupJournal(storeDirectory: directory)
+        let cache = self.cache
+        let watched = self.watched
+        watch = !watchDirectory ? nil : DirectoryWatch(directory: directory) { change in
+            switch change {
+            case .file(let name):
+                // Temporary files, the lock and the journal start with a dot.
+                if name.hasSuffix(".json") && !name.hasPrefix(".") { cache.forget(id: String(name.dropLast(5))) }
+            case .everything:
+                cache.forgetAll()
+            case .watchLost:
+                watched.isOn.store(false, ordering: .releasing)
+                cache.forgetAll()
+                logger.warning("the storage directory is no longer watched; reads check file stamps from now on", metadata: ["directory": "\(directory)"])
+            }
+        }
+        if watch != nil { watched.isOn.store(true, ordering: .releasing) }
     }
+
+    /// Whether cached reads rely on the directory watch (else on file stamps).
+    public var isWatched: Bool { watched.isOn.load(ordering: .acquiring) }
 
     public var problems: [StoreProblem] { lastProblems.withLock { $0 } }
 
     public func get(id: String) throws -> StreamRecord? {
         let file = path(id)
-        guard let stamp = FileStamp(file) else {
-            cache.forget(id: id)
-            return try FileIO.read(file).map { try decode($0, location: "\(id).json") }
+        var stamp: FileStamp?
+        if !isWatched {
+            guard let current = FileStamp(file) else {
+                cache.forget(id: id)
+                return try FileIO.read(file).map { try decode($0, location: "\(id).json") }
+            }
+            stamp = current
         }
         if let cached = cache.record(id: id, stamp: stamp) { return cached }
+        let generation = cache.generation
         guard let bytes = try FileIO.read(file) else { return nil }
         let record = try decode(bytes, location: "\(id).json")
-        cache.remember(record, stamp: stamp)
+        cache.remember(record, stamp: stamp, generation: generation)
         return record
     }
 
@@ -58,16 +84,17 @@ public final class FileStreamStore: StreamStore {
             var saved = record
             saved.version = 1
             try write(saved)
+            cache.forget(id: saved.id)
             return saved
         }
     }
 
     public func replace(_ record: StreamRecord) throws -> StreamRecord {
         try withWriteLock {
-            let current = try currentVersion(record.id)
-            guard current == record.version else { throw ServiceError.versionConflict(record.id) }
+            try expectVersion(of: record)
             var saved = record
             saved.version += 1
+            defer { cache.forget(id: saved.id) }
             try write(saved)
             return saved
         }
@@ -75,28 +102,27 @@ public final class FileStreamStore: StreamStore {
 
     public func delete(_ record: StreamRecord) throws {
         try withWriteLock {
-            let current = try currentVersion(record.id)
-            guard current == record.version else { throw ServiceError.versionConflict(record.id) }
+            try expectVersion(of: record)
+            defer { cache.forget(id: record.id) }
             guard unlink(path(record.id)) == 0 else { throw FileIO.failure("delete \(record.id).json") }
-            cache.forget(id: record.id)
             try FileIO.syncDirectory(directory)
         }
     }
 
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
         if let token, !Identifier.isValid(token) { throw ServiceError.badRequest("next_token is not valid") }
-        let stamp = FileStamp(directory)
+        let stamp = isWatched ? nil : FileStamp(directory)
         var all: [StreamRecord]
-        if let stamp, let cached = listing.read({ $0 }), cached.stamp == stamp {
+        var revision: String?
+        if let cached = cache.listing(stamp: stamp) {
             all = cached.records
+            revision = Self.revision(stamp, cached.revision)
         } else {
+            let generation = cache.generation
             all = try readAll()
-            if let stamp, stamp.isSettled {
-                listing.write { $0 = (stamp, all) }
-            }
+            if cache.rememberListing(all, stamp: stamp, generation: generation) { revision = Self.revision(stamp, generation) }
         }
         if let token { all = Array(all.drop { $0.id <= token }) }
-        let revision = stamp.flatMap { stamp in listing.read { $0?.stamp == stamp ? stamp.description : nil } }
         guard let limit, all.count > limit else { return StreamPage(records: all, nextToken: nil, revision: revision) }
         let page = Array(all.prefix(limit))
         return StreamPage(records: page, nextToken: page.last?.id, revision: revision)
@@ -168,10 +194,19 @@ public final class FileStreamStore: StreamStore {
         try FileIO.writeAtomically(document.serialized(), to: path(record.id), directory: directory)
     }
 
-    /// The stored version, or `streamNotFound`.
-    private func currentVersion(_ id: String) throws -> Int {
-        guard let bytes = try FileIO.read(path(id)) else { throw ServiceError.streamNotFound(id) }
-        return try decode(bytes, location: "\(id).json").version
+    /// Throws `streamNotFound`, or `versionConflict` unless the stored version is the record's.
+    private func expectVersion(of record: StreamRecord) throws {
+        guard let bytes = try FileIO.read(path(record.id)) else { throw ServiceError.streamNotFound(record.id) }
+        guard try decode(bytes, location: "\(record.id).json").version == record.version else {
+            // The caller read a stale copy: the next read goes to the file.
+            cache.forget(id: record.id)
+            throw ServiceError.versionConflict(record.id)
+        }
+    }
+
+    /// Names one state of the listing, for caches of its rendered form.
+    private static func revision(_ stamp: FileStamp?, _ generation: UInt64) -> String {
+        (stamp?.description ?? "watched") + "." + String(generation)
     }
 
     private func withWriteLock<T>(_ body: () throws -> T) throws -> T {
@@ -183,4 +218,9 @@ public final class FileStreamStore: StreamStore {
         }
         return try body()
     }
+}
+
+/// Whether the directory watch works, shared with its thread.
+private final class WatchFlag: Sendable {
+    let isOn = Atomic<Bool>(false)
 }

@@ -72,9 +72,7 @@ public final class FastCGIServer: Sendable {
         context.logger.info(
             "listening", metadata: ["workers": "\(configuration.workers)", "loops": "\(configuration.loops)", "socket": "\(listener.description)"])
         stopRequested.wait()
-        let drained = finished.wait(timeout: .now() + drainTimeout.seconds) == .success
-        configuration.idleHook?.run()
-        return drained
+        return finished.wait(timeout: .now() + drainTimeout.seconds) == .success
     }
 
     /// Stops accepting, closes idle connections and lets in-flight requests finish. Safe from any thread.

@@ -33,13 +33,13 @@ public struct FastCGIServerConfiguration: Sendable {
     public var maxConnections: Int
     /// Listen backlog for a socket the server creates.
     public var backlog: Int32
-    /// Run by a poller before it blocks (livestreamd flushes its buffered log lines).
-    public var idleHook: IdleHook?
+    /// Run by workers as they start and before a poller blocks (livestreamd batches its log lines).
+    public var hooks: WorkerHooks?
 
     public init(
         listener: Listener, workers: Int = 16, loops: Int? = nil, maxBodyBytes: Int = 1 << 20, maxParamsBytes: Int = 65536,
         readTimeoutMilliseconds: Int = 5000, writeTimeoutMilliseconds: Int = 10000, idleTimeoutMilliseconds: Int = 90000,
-        maxConnections: Int = 4096, backlog: Int32 = 1024, idleHook: IdleHook? = nil
+        maxConnections: Int = 4096, backlog: Int32 = 1024, hooks: WorkerHooks? = nil
     ) {
         self.listener = listener
         self.workers = max(1, workers)
@@ -51,7 +51,7 @@ public struct FastCGIServerConfiguration: Sendable {
         self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
         self.maxConnections = maxConnections
         self.backlog = backlog
-        self.idleHook = idleHook
+        self.hooks = hooks
     }
 
     /// How often deadlines are checked: a quarter of the shortest, at most every 250 ms.
@@ -60,14 +60,16 @@ public struct FastCGIServerConfiguration: Sendable {
     }
 }
 
-/// Work a poller does before it blocks, and whether there is any.
-public struct IdleHook: Sendable {
-    public let hasWork: @Sendable () -> Bool
-    public let run: @Sendable () -> Void
+/// Work a worker thread does when it starts, and before it blocks when there is any.
+public struct WorkerHooks: Sendable {
+    public let started: @Sendable () -> Void
+    public let hasDeferredWork: @Sendable () -> Bool
+    public let beforeWaiting: @Sendable () -> Void
 
-    public init(hasWork: @escaping @Sendable () -> Bool, run: @escaping @Sendable () -> Void) {
-        self.hasWork = hasWork
-        self.run = run
+    public init(started: @escaping @Sendable () -> Void, hasDeferredWork: @escaping @Sendable () -> Bool, beforeWaiting: @escaping @Sendable () -> Void) {
+        self.started = started
+        self.hasDeferredWork = hasDeferredWork
+        self.beforeWaiting = beforeWaiting
     }
 }
 

@@ -30,11 +30,13 @@ final class Worker {
 
     /// Runs until shutdown: first `loop` (if given), then whatever loop the pool hands over.
     func run(startingWith loop: EventLoop?) {
+        configuration.hooks?.started()
+        defer { configuration.hooks?.beforeWaiting() }
         var next = loop
         while true {
             if let current = next {
                 if poll(current) == .stopped { return }
-                configuration.idleHook?.run()
+                configuration.hooks?.beforeWaiting()
             }
             next = context.pool.awaitLoop()
             if next == nil { return }
@@ -71,13 +73,13 @@ final class Worker {
         }
     }
 
-    /// `epoll_wait`, flushing what the idle hook holds (buffered log lines) before blocking.
+    /// `epoll_wait`; deferred work (batched log lines) is done only when it would block.
     private func waitForEvents(_ loop: EventLoop) -> Int32 {
         let timeout = pollTimeout(loop)
-        if let hook = configuration.idleHook, hook.hasWork() {
+        if let hooks = configuration.hooks, hooks.hasDeferredWork() {
             let ready = epoll_wait(loop.epollFd, events, Worker.batch, 0)
             if ready != 0 { return ready }
-            hook.run()
+            hooks.beforeWaiting()
         }
         return epoll_wait(loop.epollFd, events, Worker.batch, timeout)
     }

@@ -2,6 +2,7 @@ import FastCGIServer
 import Foundation
 import LivestreamAPI
 import LivestreamCore
+import LogOutput
 import Logging
 
 /// Start-up, serving and shutdown of the service.
@@ -28,14 +29,17 @@ enum Service {
                 FileHandle.standardError.write(Data("usage: livestreamd storage copy --from CONFIG_A --to CONFIG_B\n".utf8))
                 return 2
             }
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .warning
-                return handler
-            }
+            LoggingSystem.bootstrap { LineLogHandler(label: $0, level: .warning) }
             return StorageCopy.main(from: from, to: to, registry: registry, environment: environment, logger: Logger(label: "livestreamd"))
         case .serve, .checkConfig:
             break
+        }
+        if options.command == .serve {
+            // Before any thread starts (plugins start some), so that every thread inherits the
+            // mask and the signals reach the thread waiting for them, not a handler libfcgi installs.
+            signal(SIGPIPE, SIG_IGN)
+            var blocked = handledSignals
+            pthread_sigmask(SIG_BLOCK, &blocked, nil)
         }
 
         let configuration: Configuration
@@ -46,11 +50,7 @@ enum Service {
             return 2
         }
         let level = Logger.Level(rawValue: configuration.string("log.level") ?? "info") ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { LineLogHandler(label: $0, level: level) }
         let logger = Logger(label: "livestreamd")
 
         let backends: Backends
@@ -67,14 +67,17 @@ enum Service {
         return serve(configuration: configuration, backends: backends, logger: logger)
     }
 
-    static func serve(configuration: Configuration, backends: Backends, logger: Logger) -> Int32 {
-        // Signals are taken synchronously by one thread; every other thread inherits the mask.
-        signal(SIGPIPE, SIG_IGN)
+    /// The signals one thread takes synchronously (`sigwait`).
+    static let handledSignals: sigset_t = {
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        return signals
+    }()
+
+    static func serve(configuration: Configuration, backends: Backends, logger: Logger) -> Int32 {
+        let signals = handledSignals
 
         let controller = StreamController(backends: backends, logger: logger)
         let api = StreamAPI(
@@ -100,7 +103,8 @@ enum Service {
                 configuration: FastCGIServerConfiguration(
                     listener: listener, workers: configuration.int("server.workers"), maxBodyBytes: configuration.int("server.max_body_bytes"),
                     readTimeoutMilliseconds: configuration.int("server.read_timeout_ms"), writeTimeoutMilliseconds: configuration.int("server.write_timeout_ms"),
-                    idleTimeoutMilliseconds: configuration.int("server.idle_timeout_ms"), maxConnections: configuration.int("server.max_connections")),
+                    idleTimeoutMilliseconds: configuration.int("server.idle_timeout_ms"), maxConnections: configuration.int("server.max_connections"),
+                    hooks: WorkerHooks(started: LogLines.deferWrites, hasDeferredWork: { LogLines.hasPending }, beforeWaiting: LogLines.flush)),
                 responder: APIResponder(api: api), logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")

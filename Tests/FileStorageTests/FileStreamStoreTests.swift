@@ -117,25 +117,68 @@ struct FileStreamStoreTests {
         #expect(final.version == 301)
     }
 
-    @Test func cachedReadsSeeWritesFromAnotherStore() throws {
+    @Test func cachedReadsSeeWritesFromAnotherStoreThroughTheWatch() throws {
+        #expect(store.isWatched)
         let other = try FileStreamStore(directory: directory, logger: Logger(label: "other"))
         let created = try store.create(record("before"))
-        Thread.sleep(forTimeInterval: 2.1)  // settled: now eligible for the caches
         #expect(try store.get(id: created.id)?.name == "before")
-        #expect(try store.list(limit: nil, after: nil).records.map(\.name) == ["before"])
         let cachedRevision = try store.list(limit: nil, after: nil).revision
-        #expect(cachedRevision != nil)
+        #expect(cachedRevision != nil, "a watched listing is cached at once")
 
         var changed = try #require(try other.get(id: created.id))
         changed.name = "after"
         _ = try other.replace(changed)
-        #expect(try store.get(id: created.id)?.name == "after")
+        // Another process's change arrives through inotify, on the watch's thread.
+        #expect(try eventually { try store.get(id: created.id)?.name == "after" })
         let page = try store.list(limit: nil, after: nil)
         #expect(page.records.map(\.name) == ["after"] && page.revision != cachedRevision)
 
         try other.delete(try #require(try other.get(id: created.id)))
-        #expect(try store.get(id: created.id) == nil)
+        #expect(try eventually { try store.get(id: created.id) == nil })
         #expect(try store.list(limit: nil, after: nil).records.isEmpty)
+    }
+
+    @Test func ownWritesAreSeenAtOnceAndStaleCopiesConflict() throws {
+        let other = try FileStreamStore(directory: directory, logger: Logger(label: "other"))
+        let created = try store.create(record("one"))
+        var first = try #require(try store.get(id: created.id))
+        first.name = "two"
+        _ = try store.replace(first)
+        #expect(try store.get(id: created.id)?.name == "two", "no wait for the watch after a write of our own")
+        // A write through a stale copy is refused, and the refusal drops the stale copy.
+        var stale = try #require(try other.get(id: created.id))
+        var fresh = stale
+        fresh.name = "three"
+        _ = try store.replace(fresh)
+        stale.name = "lost"
+        #expect(throws: ServiceError.versionConflict(created.id)) { try other.replace(stale) }
+        #expect(try other.get(id: created.id)?.name == "three")
+    }
+
+    @Test func withoutTheWatchCachedReadsCompareStamps() throws {
+        let unwatched = try FileStreamStore(directory: directory, logger: Logger(label: "stamps"), watchDirectory: false)
+        #expect(!unwatched.isWatched)
+        let created = try store.create(record("before"))
+        Thread.sleep(forTimeInterval: 2.1)  // settled: now eligible for the caches
+        #expect(try unwatched.get(id: created.id)?.name == "before")
+        let cachedRevision = try unwatched.list(limit: nil, after: nil).revision
+        #expect(cachedRevision != nil)
+        var changed = try #require(try store.get(id: created.id))
+        changed.name = "after"
+        _ = try store.replace(changed)
+        #expect(try unwatched.get(id: created.id)?.name == "after")
+        let page = try unwatched.list(limit: nil, after: nil)
+        #expect(page.records.map(\.name) == ["after"] && page.revision != cachedRevision)
+    }
+
+    /// Polls `condition` for up to two seconds.
+    private func eventually(_ condition: () throws -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(2)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return try condition()
     }
 
     /// StoreHammer is built beside the test bundle.

@@ -1,0 +1,92 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where log lines go: standard error, at once or batched per thread.
+///
+/// A thread that calls `deferWrites()` keeps its lines until `flush()` or until they
+/// fill a pipe's atomic write (4 KB), so a request thread writes its access lines once
+/// per batch of requests, without a lock; every other thread writes each line at once.
+/// Every write holds whole lines and at most 4 KB, so lines from different threads never
+/// interleave, even on a pipe or journald's stream.
+public enum LogLines {
+    private static let flushAt = 3072
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { pointer in
+            guard let pointer else { return }
+            Unmanaged<ThreadLines>.fromOpaque(pointer).takeRetainedValue().flush()
+        }
+        return key
+    }()
+
+    /// From now on this thread's lines wait for `flush()` (or a full batch).
+    public static func deferWrites() {
+        guard pthread_getspecific(key) == nil else { return }
+        pthread_setspecific(key, Unmanaged.passRetained(ThreadLines()).toOpaque())
+    }
+
+    /// Whether this thread holds lines not yet written.
+    public static var hasPending: Bool {
+        guard let pointer = pthread_getspecific(key) else { return false }
+        return !Unmanaged<ThreadLines>.fromOpaque(pointer).takeUnretainedValue().bytes.isEmpty
+    }
+
+    /// Writes this thread's pending lines.
+    public static func flush() {
+        guard let pointer = pthread_getspecific(key) else { return }
+        Unmanaged<ThreadLines>.fromOpaque(pointer).takeUnretainedValue().flush()
+    }
+
+    static func emit(_ line: String) {
+        guard let pointer = pthread_getspecific(key) else {
+            var bytes = Array(line.utf8)
+            writeAll(&bytes)
+            return
+        }
+        let lines = Unmanaged<ThreadLines>.fromOpaque(pointer).takeUnretainedValue()
+        if lines.bytes.count + line.utf8.count > 4096 { lines.flush() }
+        lines.bytes.append(contentsOf: line.utf8)
+        if lines.bytes.count >= flushAt { lines.flush() }
+    }
+
+    static func writeAll(_ bytes: inout [UInt8]) {
+        var offset = 0
+        bytes.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let count = write(2, raw.baseAddress! + offset, raw.count - offset)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { return }  // nowhere to log to
+                offset += count
+            }
+        }
+    }
+
+    /// `2026-11-29T10:18:45.123Z`, from the coarse real-time clock.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let millis = Int(now.tv_nsec / 1_000_000)
+        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(fraction)Z"
+    }
+}
+
+/// One thread's deferred lines.
+private final class ThreadLines {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(4096) }
+
+    func flush() {
+        guard !bytes.isEmpty else { return }
+        LogLines.writeAll(&bytes)
+        bytes.removeAll(keepingCapacity: true)
+    }
+}
