@@ -45,7 +45,14 @@ public final class FastCGIServer: Sendable {
                 try loop.watch(listener.fd, marker: .listener, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)
                 try loop.watch(wakeFd, marker: .wake, events: EPOLLIN.rawValue)
             }
-            context = ServerContext(configuration: configuration, responder: responder, logger: logger, loops: loops, listenFd: listener.fd, wakeFd: wakeFd)
+            if let channel = configuration.predecessorChannel {
+                _ = fcntl(channel, F_SETFL, fcntl(channel, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(channel, F_SETFD, FD_CLOEXEC)
+                for loop in loops { try loop.watch(channel, marker: .handover, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue) }
+            }
+            context = ServerContext(
+                configuration: configuration, responder: responder, logger: logger, loops: loops, listenFd: listener.fd, wakeFd: wakeFd,
+                predecessorChannel: configuration.predecessorChannel)
         } catch {
             listener.unlinkIfOurs()
             close(listener.fd)
@@ -55,6 +62,12 @@ public final class FastCGIServer: Sendable {
 
     /// Where it listens, for the log.
     public var listenerDescription: String { listener.description }
+
+    /// True once `shutdown()` or `handOver(to:)` was called.
+    public var isStopping: Bool { context.isStopping }
+
+    /// The listening socket (for handing it to a successor process).
+    public var listenerFd: Int32 { listener.fd }
 
     /// Serves until `shutdown()`, then waits for in-flight requests (at most `drainTimeout`).
     /// - Returns: true if every worker finished in time.
@@ -70,9 +83,16 @@ public final class FastCGIServer: Sendable {
         let supervisor = LoopSupervisor(context: context)
         start("fcgi-supervisor") { supervisor.run() }
         context.logger.info(
-            "listening", metadata: ["workers": "\(configuration.workers)", "loops": "\(configuration.loops)", "socket": "\(listener.description)"])
+            "listening", metadata: ["pid": "\(getpid())", "workers": "\(configuration.workers)", "loops": "\(configuration.loops)", "socket": "\(listener.description)"])
+        if let channel = context.predecessorChannel {
+            // Tells the predecessor this process serves: it stops accepting and sends its connections.
+            var ready: UInt8 = 0x52
+            _ = send(channel, &ready, 1, Int32(MSG_NOSIGNAL))
+        }
         stopRequested.wait()
-        return finished.wait(timeout: .now() + drainTimeout.seconds) == .success
+        // Handing over waits for slow requests to finish: their connections go to the successor after.
+        let limit = context.isHandingOver ? max(drainTimeout, .seconds(60)) : drainTimeout
+        return finished.wait(timeout: .now() + limit.seconds) == .success
     }
 
     /// Stops accepting, closes idle connections and lets in-flight requests finish. Safe from any thread.
@@ -83,6 +103,20 @@ public final class FastCGIServer: Sendable {
         guard !context.stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for loop in context.loops { loop.unwatch(listener.fd) }
         listener.unlinkIfOurs()
+        close(listener.fd)
+        var one: UInt64 = 1
+        _ = Glibc.write(context.wakeFd, &one, 8)
+        context.pool.stop()
+        stopRequested.signal()
+    }
+
+    /// Upgrade: stops accepting and hands every connection, once idle, to the successor
+    /// process on `channel`, which already accepts on the same listening socket; then
+    /// `run()` returns. The socket file stays: it is the successor's now.
+    public func handOver(to channel: Int32) {
+        guard !context.stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        context.successorChannel.store(channel, ordering: .relaxed)
+        for loop in context.loops { loop.unwatch(listener.fd) }
         close(listener.fd)
         var one: UInt64 = 1
         _ = Glibc.write(context.wakeFd, &one, 8)

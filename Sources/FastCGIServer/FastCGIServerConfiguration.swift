@@ -11,6 +11,9 @@ public struct FastCGIServerConfiguration: Sendable {
         case unixSocket(path: String, mode: UInt32)
         /// A listening socket inherited as `fd` (0 from spawn-fcgi, 3 from systemd).
         case inherited(fd: Int32)
+        /// The listening socket of a predecessor process (an upgrade), as `fd`; with
+        /// `ownsPath`, its socket file is now this process's to remove at exit.
+        case handedOver(fd: Int32, ownsPath: Bool)
     }
 
     public var listener: Listener
@@ -33,13 +36,15 @@ public struct FastCGIServerConfiguration: Sendable {
     public var maxConnections: Int
     /// Listen backlog for a socket the server creates.
     public var backlog: Int32
+    /// Upgrade: the channel on which a predecessor hands over its connections (see `FastCGIServer.handOver(to:)`).
+    public var predecessorChannel: Int32?
     /// Run by workers as they start and before a poller blocks (livestreamd batches its log lines).
     public var hooks: WorkerHooks?
 
     public init(
         listener: Listener, workers: Int = 16, loops: Int? = nil, maxBodyBytes: Int = 1 << 20, maxParamsBytes: Int = 65536,
         readTimeoutMilliseconds: Int = 5000, writeTimeoutMilliseconds: Int = 10000, idleTimeoutMilliseconds: Int = 90000,
-        maxConnections: Int = 4096, backlog: Int32 = 1024, hooks: WorkerHooks? = nil
+        maxConnections: Int = 4096, backlog: Int32 = 1024, predecessorChannel: Int32? = nil, hooks: WorkerHooks? = nil
     ) {
         self.listener = listener
         self.workers = max(1, workers)
@@ -51,6 +56,7 @@ public struct FastCGIServerConfiguration: Sendable {
         self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
         self.maxConnections = maxConnections
         self.backlog = backlog
+        self.predecessorChannel = predecessorChannel
         self.hooks = hooks
     }
 

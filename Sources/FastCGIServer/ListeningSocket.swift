@@ -22,7 +22,27 @@ struct ListeningSocket {
             return ListeningSocket(fd: fd, created: nil)
         case .unixSocket(let path, let mode):
             return try create(path: path, mode: mode, backlog: backlog)
+        case .handedOver(let fd, let ownsPath):
+            let inherited = try open(.inherited(fd: fd), backlog: backlog)
+            guard ownsPath, let path = boundPath(fd) else { return inherited }
+            var status = stat()
+            guard lstat(path, &status) == 0 else { return inherited }
+            return ListeningSocket(fd: fd, created: (path, UInt64(status.st_dev), UInt64(status.st_ino)))
         }
+    }
+
+    /// The path a unix socket is bound to.
+    private static func boundPath(_ fd: Int32) -> String? {
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard result == 0, address.sun_family == sa_family_t(AF_UNIX) else { return nil }
+        let path = withUnsafeBytes(of: &address.sun_path) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        return path.isEmpty ? nil : path
     }
 
     /// Removes the socket file, but only if it is still the one this process created.

@@ -17,8 +17,12 @@ final class ServerContext: Sendable {
     let wakeFd: Int32
     let connectionCount = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
+    /// The channel to a successor process while connections are handed over to it (else -1).
+    let successorChannel = Atomic<Int32>(-1)
+    /// The channel from the predecessor that handed this process its connections.
+    let predecessorChannel: Int32?
 
-    init(configuration: FastCGIServerConfiguration, responder: any FastCGIResponder, logger: Logger, loops: [EventLoop], listenFd: Int32, wakeFd: Int32) {
+    init(configuration: FastCGIServerConfiguration, responder: any FastCGIResponder, logger: Logger, loops: [EventLoop], listenFd: Int32, wakeFd: Int32, predecessorChannel: Int32?) {
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
@@ -27,9 +31,13 @@ final class ServerContext: Sendable {
         pool = WorkerPool(workers: configuration.workers)
         self.listenFd = listenFd
         self.wakeFd = wakeFd
+        self.predecessorChannel = predecessorChannel
     }
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// While stopping: idle connections go to a successor instead of being closed.
+    var isHandingOver: Bool { successorChannel.load(ordering: .relaxed) >= 0 }
 
     func newFramer() -> RequestFramer {
         RequestFramer(maxParamsBytes: configuration.maxParamsBytes, maxBodyBytes: configuration.maxBodyBytes)

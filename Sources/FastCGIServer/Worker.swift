@@ -61,6 +61,7 @@ final class Worker {
                 switch event.data.u64 {
                 case EventLoop.Marker.listener.rawValue: accept(on: loop, now: now)
                 case EventLoop.Marker.wake.rawValue: startDraining(loop)
+                case EventLoop.Marker.handover.rawValue: receiveHandedOver(on: loop, now: now)
                 default:
                     let connection = Unmanaged<Connection>.fromOpaque(event.data.ptr!).takeUnretainedValue()
                     if connection.isClosed || connection.busy.load(ordering: .acquiring) { continue }
@@ -69,7 +70,7 @@ final class Worker {
             }
             loop.closedInBatch.removeAll(keepingCapacity: true)
             if let end { return end }
-            if now >= loop.nextSweep { sweep(loop, now: now) }
+            if now >= loop.nextSweep || loop.draining { sweep(loop, now: now) }
         }
     }
 
@@ -85,6 +86,7 @@ final class Worker {
     }
 
     private func pollTimeout(_ loop: EventLoop) -> Int32 {
+        if loop.draining { return 10 }
         if loop.connections.isEmpty && loop.acceptPausedUntil == 0 { return -1 }
         return Int32(configuration.sweepIntervalMilliseconds)
     }
@@ -160,7 +162,8 @@ final class Worker {
         }
         if count <= 0 {
             if count < 0 && (errno == EAGAIN || errno == EINTR) { return nil }
-            if count < 0 || !connection.input.isEmpty || connection.phase == .reading {
+            // A peer leaving between requests is normal; leaving inside one is worth a line.
+            if !connection.input.isEmpty || connection.phase == .reading {
                 context.refusals.note(.closedMidRequest, detail: count < 0 ? String(cString: strerror(errno)) : "end of stream")
             }
             closeConnection(connection, on: loop)
@@ -250,7 +253,7 @@ final class Worker {
             return finish(connection, keep: false, events: nil, owner: owner, on: loop)
         }
         logRequest(outcome, elapsed: ContinuousClock.now - started)
-        let keep = !outcome.closes && !context.isStopping
+        let keep = !outcome.closes && (!context.isStopping || context.isHandingOver)
         let output = outcome.output
         var written = 0
         while written < output.count {
@@ -306,7 +309,7 @@ final class Worker {
         guard connection.pendingOffset == connection.pending.count else { return }
         connection.pending = []
         connection.pendingOffset = 0
-        if connection.closeAfterWrite || loop.draining {
+        if connection.closeAfterWrite || (loop.draining && !context.isHandingOver) {
             closeConnection(connection, on: loop)
             return
         }
@@ -332,10 +335,7 @@ final class Worker {
             try? loop.watch(context.listenFd, marker: .listener, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)
         }
         for connection in loop.connections.reversed() where !connection.busy.load(ordering: .acquiring) {
-            if loop.draining && connection.phase != .writing {
-                closeConnection(connection, on: loop)
-                continue
-            }
+            if loop.draining && drain(connection, on: loop) { continue }
             guard connection.deadline != 0, connection.deadline <= now else { continue }
             switch connection.phase {
             case .reading:
@@ -350,6 +350,42 @@ final class Worker {
             closeConnection(connection, on: loop)
         }
         loop.closedInBatch.removeAll(keepingCapacity: true)
+    }
+
+    /// While draining: closes (or hands over) a connection that has nothing left to finish; true if it is gone.
+    private func drain(_ connection: Connection, on loop: EventLoop) -> Bool {
+        guard context.isHandingOver else {
+            guard connection.phase != .writing else { return false }
+            closeConnection(connection, on: loop)
+            return true
+        }
+        // A request on its way is finished here first; its connection goes over once idle.
+        guard connection.phase == .idle, connection.input.isEmpty else { return false }
+        if lsd_send_fd(context.successorChannel.load(ordering: .relaxed), connection.fd) == 0 {
+            loop.unwatch(connection.fd)
+            closeConnection(connection, on: loop)
+            return true
+        }
+        guard errno != EAGAIN else { return false }  // the channel is full: next sweep
+        context.logger.error("cannot hand a connection to the successor; closing it", metadata: ["error": "\(String(cString: strerror(errno)))"])
+        closeConnection(connection, on: loop)
+        return true
+    }
+
+    /// Upgrade, successor side: adopts the connections the predecessor sends.
+    private func receiveHandedOver(on loop: EventLoop, now: UInt64) {
+        guard let channel = context.predecessorChannel else { return }
+        let fd = lsd_receive_fd(channel)
+        if fd == -2 {
+            loop.unwatch(channel)  // the predecessor is done
+            return
+        }
+        guard fd >= 0 else { return }
+        context.connectionCount.add(1, ordering: .relaxed)
+        guard let connection = adopt(fd, on: loop, now: now) else { return }
+        // A kept connection of the web server, between requests.
+        connection.served = 1
+        connection.deadline = now + UInt64(configuration.idleTimeoutMilliseconds)
     }
 
     /// Shutdown reached this loop: stop waking on it and close what is not mid-answer.

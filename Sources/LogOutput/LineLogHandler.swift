@@ -9,14 +9,20 @@ import Glibc
 /// `2026-11-29T10:18:45.123Z info livestreamd: key=value ... message`, metadata sorted
 /// by key. Lines are formatted on the calling thread and written by `LogLines`, which
 /// lets request threads batch them (one write per batch instead of one per request).
+///
+/// The level is the service's (`LogLines.level`), so a configuration reload changes it
+/// for every logger at once; setting it on one logger is ignored.
 public struct LineLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
     private let label: String
 
-    public init(label: String, level: Logger.Level) {
+    public init(label: String) {
         self.label = label
-        logLevel = level
+    }
+
+    public var logLevel: Logger.Level {
+        get { LogLines.level }
+        set {}
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +15,21 @@ import Glibc
 /// interleave, even on a pipe or journald's stream.
 public enum LogLines {
     private static let flushAt = 3072
+    private static let levelIndex = Atomic<Int>(2)
+
+    /// The least severe level written, for every logger of the process.
+    public static var level: Logger.Level {
+        get { Logger.Level.allCases[levelIndex.load(ordering: .relaxed)] }
+        set { levelIndex.store(Logger.Level.allCases.firstIndex(of: newValue) ?? 2, ordering: .relaxed) }
+    }
+
+    /// Sends standard error (and so the log) to `path`, appending; again after a rotation.
+    public static func redirect(to path: String) throws(LogFileError) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw LogFileError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard dup2(fd, 2) >= 0 else { throw LogFileError(path: path, reason: String(cString: strerror(errno))) }
+    }
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { pointer in
@@ -89,4 +106,11 @@ private final class ThreadLines {
         LogLines.writeAll(&bytes)
         bytes.removeAll(keepingCapacity: true)
     }
+}
+
+/// The log file cannot be opened.
+public struct LogFileError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot open the log file \(path): \(reason)" }
 }

@@ -29,7 +29,8 @@ enum Service {
                 FileHandle.standardError.write(Data("usage: livestreamd storage copy --from CONFIG_A --to CONFIG_B\n".utf8))
                 return 2
             }
-            LoggingSystem.bootstrap { LineLogHandler(label: $0, level: .warning) }
+            LogLines.level = .warning
+            LoggingSystem.bootstrap { LineLogHandler(label: $0) }
             return StorageCopy.main(from: from, to: to, registry: registry, environment: environment, logger: Logger(label: "livestreamd"))
         case .serve, .checkConfig:
             break
@@ -49,8 +50,16 @@ enum Service {
             FileHandle.standardError.write(Data("livestreamd: configuration: \(error)\n".utf8))
             return 2
         }
-        let level = Logger.Level(rawValue: configuration.string("log.level") ?? "info") ?? .info
-        LoggingSystem.bootstrap { LineLogHandler(label: $0, level: level) }
+        LogLines.level = Logger.Level(rawValue: configuration.string("log.level") ?? "info") ?? .info
+        if options.command == .serve, let file = configuration.string("log.file"), !file.isEmpty {
+            do {
+                try LogLines.redirect(to: file)
+            } catch {
+                FileHandle.standardError.write(Data("livestreamd: \(error)\n".utf8))
+                return 2
+            }
+        }
+        LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         let logger = Logger(label: "livestreamd")
 
         let backends: Backends
@@ -64,20 +73,20 @@ enum Service {
             for (key, value) in configuration.redactedDescription { print("\(key) = \(value)") }
             return 0
         }
-        return serve(configuration: configuration, backends: backends, logger: logger)
+        let reload = ConfigurationReload(
+            path: options.configPath, options: ServiceOptions.all + registry.options, environment: environment, current: configuration, logger: logger)
+        return serve(configuration: configuration, backends: backends, reload: reload, environment: environment, logger: logger)
     }
 
-    /// The signals one thread takes synchronously (`sigwait`).
+    /// The signals one thread takes synchronously (`sigwait`): TERM and INT stop, HUP reloads, USR2 upgrades.
     static let handledSignals: sigset_t = {
         var signals = sigset_t()
         sigemptyset(&signals)
-        sigaddset(&signals, SIGTERM)
-        sigaddset(&signals, SIGINT)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR2] { sigaddset(&signals, signal) }
         return signals
     }()
 
-    static func serve(configuration: Configuration, backends: Backends, logger: Logger) -> Int32 {
-        let signals = handledSignals
+    static func serve(configuration: Configuration, backends: Backends, reload: ConfigurationReload, environment: [String: String], logger: Logger) -> Int32 {
 
         let controller = StreamController(backends: backends, logger: logger)
         let api = StreamAPI(
@@ -88,7 +97,12 @@ enum Service {
             internalEndpoints: backends.media.internalEndpoints, logger: logger)
 
         let listener: FastCGIServerConfiguration.Listener
-        if let path = configuration.string("server.socket"), !path.isEmpty {
+        var predecessor: Int32?
+        if let inherited = Upgrade.inherited(environment: environment) {
+            (listener, predecessor) = (inherited.listener, inherited.channel)
+        } else if let activated = systemdSocket(environment: environment) {
+            listener = .inherited(fd: activated)
+        } else if let path = configuration.string("server.socket"), !path.isEmpty {
             guard let mode = UInt32(configuration.string("server.socket_mode") ?? "0660", radix: 8), mode <= 0o777 else {
                 logger.critical("cannot start: server.socket_mode must be octal permissions such as 0660")
                 return 2
@@ -104,31 +118,51 @@ enum Service {
                     listener: listener, workers: configuration.int("server.workers"), maxBodyBytes: configuration.int("server.max_body_bytes"),
                     readTimeoutMilliseconds: configuration.int("server.read_timeout_ms"), writeTimeoutMilliseconds: configuration.int("server.write_timeout_ms"),
                     idleTimeoutMilliseconds: configuration.int("server.idle_timeout_ms"), maxConnections: configuration.int("server.max_connections"),
-                    hooks: WorkerHooks(started: LogLines.deferWrites, hasDeferredWork: { LogLines.hasPending }, beforeWaiting: LogLines.flush)),
+                    predecessorChannel: predecessor, hooks: WorkerHooks(started: LogLines.deferWrites, hasDeferredWork: { LogLines.hasPending }, beforeWaiting: LogLines.flush)),
                 responder: APIResponder(api: api), logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
             return 2
         }
 
-        let blocked = signals
+        let upgrade = Upgrade(
+            executable: Upgrade.currentExecutable(), arguments: Array(CommandLine.arguments.dropFirst()),
+            ownsSocket: { if case .unixSocket = listener { true } else if case .handedOver(_, let owned) = listener { owned } else { false } }(),
+            logger: logger)
         let signalThread = Thread { @Sendable in
-            var waitFor = blocked
+            var waitFor = handledSignals
             var caught: Int32 = 0
-            sigwait(&waitFor, &caught)
-            logger.notice("shutting down", metadata: ["signal": "\(caught)"])
-            server.shutdown()
+            while sigwait(&waitFor, &caught) == 0 {
+                switch caught {
+                case SIGHUP:
+                    reload.reload()
+                case SIGUSR2:
+                    upgrade.begin(server)
+                default:
+                    logger.notice("shutting down", metadata: ["signal": "\(caught)"])
+                    server.shutdown()
+                    return
+                }
+            }
         }
         signalThread.start()
         let maintenance = backends.media.maintenance.map { MaintenanceLoop(work: $0) }
         maintenance?.start()
         let drained = server.run(drainTimeout: .milliseconds(4500))
-        if !drained { logger.warning("exiting with requests still in flight after 4.5 s") }
+        if !drained { logger.warning("exiting with requests still in flight") }
         if let maintenance, !maintenance.stop(timeout: .seconds(3)) {
             logger.warning("exiting with a maintenance round still running (its work stays in the journal)")
         }
-        logger.notice("stopped")
+        logger.notice("stopped", metadata: ["pid": "\(getpid())"])
         return 0
+    }
+
+    /// The listening socket systemd passed (socket activation), if it passed one to this process.
+    static func systemdSocket(environment: [String: String]) -> Int32? {
+        guard let pid = environment["LISTEN_PID"].flatMap({ Int32($0) }), pid == getpid(),
+            let count = environment["LISTEN_FDS"].flatMap({ Int($0) }), count >= 1
+        else { return nil }
+        return 3
     }
 
     static func describe(_ registry: PluginRegistry) -> String {

@@ -4,6 +4,7 @@ Every server listens on 127.0.0.1 or a unix socket under a temporary directory, 
 ports chosen free at start. `Stack.stop()` stops what `Stack.start()` started.
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +22,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def running(pid):
+    """True while `pid` exists and is not a zombie (a successor is nobody's child here)."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def binary():
     path = os.environ.get("LIVESTREAMD_BIN")
     if path:
@@ -30,7 +39,7 @@ def binary():
 
 
 class Stack:
-    def __init__(self, workdir, extra_env=None, workers=None):
+    def __init__(self, workdir, extra_env=None, workers=None, binary=None):
         self.dir = Path(workdir)
         self.http_port = free_port()
         self.internal_port = free_port()
@@ -54,6 +63,7 @@ class Stack:
         if workers:
             self.env["LIVESTREAM_SERVER_WORKERS"] = str(workers)
         self.env.update(extra_env or {})
+        self.binary = binary
         self.service = None
         self.nginx = None
 
@@ -73,7 +83,7 @@ class Stack:
 
     def start_service(self):
         self.log_handle = open(self.service_log, "ab")
-        self.service = subprocess.Popen([binary()], env=self.env, stdout=self.log_handle, stderr=self.log_handle)
+        self.service = subprocess.Popen([self.binary or binary()], env=self.env, stdout=self.log_handle, stderr=self.log_handle)
         deadline = time.time() + 20
         while not self.socket.exists():
             if self.service.poll() is not None:
@@ -93,8 +103,29 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError("the stack did not become ready")
 
+    def successor_pid(self):
+        """The pid of the process an upgrade (SIGUSR2) handed the service to, if any."""
+        found = re.findall(r"pid=(\d+) upgrade: the successor serves", self.service_log.read_text())
+        return int(found[-1]) if found else None
+
+    def stop_successor(self, timeout=10):
+        """SIGTERM the upgraded process (not a child of this one); True if it exited in time."""
+        pid = self.successor_pid()
+        if pid is None or not running(pid):
+            return True
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + timeout
+        while running(pid) and time.time() < deadline:
+            time.sleep(0.05)
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+            return False
+        return True
+
     def stop_service(self, timeout=10):
-        """SIGTERM livestreamd; returns (exit code, seconds it took)."""
+        """SIGTERM livestreamd (and an upgraded successor); returns (exit code, seconds it took)."""
+        if self.service is not None and self.service.poll() is not None:
+            self.stop_successor(timeout)
         if self.service is None or self.service.poll() is not None:
             return (self.service.returncode if self.service else None), 0.0
         started = time.time()

@@ -8,6 +8,7 @@ import requests
 from aws_emulator_fixture import BUCKET, PREFIX, ROLE_ARN, SECURITY_GROUP, Emulator
 from contract import check
 from conftest import start_stack
+from support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -19,17 +20,6 @@ def aws(tmp_path_factory):
     code, _ = stack.stop()
     emulator.stop()
     assert code == 0
-
-
-def eventually(probe, timeout=15, what="condition"):
-    deadline = time.time() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def pending_cleanups(stack):
