@@ -82,6 +82,7 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "LivestreamCoreTests", dependencies: ["LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "LivestreamAPITests", dependencies: ["LivestreamAPI", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "FileStorageTests", dependencies: ["FileStorage", "LivestreamCore", "StoreHammer"], swiftSettings: strict),

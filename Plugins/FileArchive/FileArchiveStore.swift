@@ -27,10 +27,12 @@ public struct FileArchiveStore: ArchiveStore {
         if let existing = try? FileManager.default.contentsOfDirectory(atPath: folder), existing.contains(where: { $0.hasSuffix(".ts") }) {
             throw ServiceError(.conflict, code: "path_in_use", "path \(relative) already holds an archive")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw ServiceError.internal("archive: cannot create the session folder \(relative)")
+        var made = directory
+        for part in relative.split(separator: "/") {
+            made += "/" + part
+            guard mkdir(made, 0o775) == 0 || errno == EEXIST else {
+                throw ServiceError.fileOperation("archive: cannot create the session folder \(relative)", errno: errno)
+            }
         }
         return "file://" + folder
     }
@@ -53,11 +55,21 @@ public struct FileArchiveStore: ArchiveStore {
     public func writePlaylist(root: String, fileName: String, contents: String) throws -> String {
         let folder = try self.folder(of: root)
         let temporary = folder + ".tmp-" + fileName
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(contents.utf8)),
-            rename(temporary, folder + fileName) == 0
-        else {
+        let bytes = Array(contents.utf8)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o664)
+        var written = 0
+        while fd >= 0, written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            written += count
+        }
+        let code = errno
+        if fd >= 0 { close(fd) }
+        guard fd >= 0, written == bytes.count, rename(temporary, folder + fileName) == 0 else {
+            let failure = ServiceError.fileOperation("archive: cannot write \(fileName)", errno: fd >= 0 && written == bytes.count ? errno : code)
             unlink(temporary)
-            throw ServiceError.internal("archive: cannot write \(fileName)")
+            throw failure
         }
         return String(folder.dropFirst(directory.count + 1)) + fileName
     }

@@ -70,9 +70,9 @@ enum FileIO {
         guard fsync(fd) == 0 else { throw failure("sync the storage directory") }
     }
 
-    /// A 500 naming the operation and errno (paths are ours, never secrets).
+    /// The error for the last failed call: 507 for a full disk, else 500; names the operation and errno (paths are ours, never secrets).
     static func failure(_ operation: String) -> ServiceError {
-        ServiceError.internal("storage: cannot \(operation): \(String(cString: strerror(errno)))")
+        ServiceError.fileOperation("storage: cannot \(operation)", errno: errno)
     }
 
     private static func lastComponent(_ path: String) -> String {

@@ -23,6 +23,7 @@ final class FeedExchange {
     private let chunk: UnsafeMutableRawBufferPointer
 
     init() {
+        FCGX_Init()  // once per process; later calls return at once
         request = .allocate(capacity: 1)
         chunk = .allocate(byteCount: 65536, alignment: 16)
         FCGX_InitRequest(request, -1, 0)

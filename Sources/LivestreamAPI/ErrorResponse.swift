@@ -15,6 +15,7 @@ extension APIResponse {
         case .upstreamFailed: 502
         case .upstreamUnavailable: 503
         case .upstreamTimeout: 504
+        case .insufficientStorage: 507
         case .internal: 500
         }
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The one error type the controller and plugins report to clients.
 ///
 /// `kind` says which class of failure it is (the API layer maps kinds to HTTP
@@ -19,7 +23,9 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible {
         case upstreamUnavailable
         /// An upstream service did not answer in time.
         case upstreamTimeout
-        /// A bug or an environment problem (disk full, permissions).
+        /// The disk or quota the service writes to is full.
+        case insufficientStorage
+        /// A bug or an environment problem (permissions, a corrupt file).
         case `internal`
     }
 
@@ -53,6 +59,15 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible {
     /// 409 because the stream is not in a state that allows the action.
     public static func stateConflict(_ message: String) -> ServiceError {
         ServiceError(.conflict, code: "state_conflict", message)
+    }
+
+    /// A failed file operation: 507 when the disk or quota is full, else 500; the message names the cause.
+    public static func fileOperation(_ operation: String, errno code: Int32) -> ServiceError {
+        let message = "\(operation): \(String(cString: strerror(code)))"
+        if code == ENOSPC || code == EDQUOT {
+            return ServiceError(.insufficientStorage, code: "insufficient_storage", message)
+        }
+        return .internal(message)
     }
 
     /// 500 for environment problems; the message should say what to check.

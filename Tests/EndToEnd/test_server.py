@@ -133,3 +133,35 @@ def test_api_tokens_through_nginx(tmp_path_factory):
         assert "tok-" not in stack.service_log.read_text()
     finally:
         assert stack.stop()[0] == 0
+
+
+def test_a_full_disk_answers_507_and_leaves_no_half_written_state(tmp_path):
+    storage = tmp_path / "small-disk"
+    storage.mkdir()
+    # A real full filesystem: a 256-KiB tmpfs under the stream store (the tests run as root, as CI does).
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(storage)], check=True)
+    stack = Stack(tmp_path / "stack", extra_env={"LIVESTREAM_STORAGE_FILE_DIRECTORY": str(storage)})
+    try:
+        stack.start()
+        created, full = [], None
+        for n in range(400):
+            answer = requests.post(stack.url("/streams"), json={"name": f"fill {n}", "description": "x" * 2000})
+            if answer.status_code != 200:
+                full = answer
+                break
+            created.append(answer.json()["id"])
+        assert full is not None and created, "the small disk never filled up"
+        assert full.status_code == 507, full.text
+        assert full.json()["code"] == "insufficient_storage" and "No space left on device" in full.json()["message"]
+        # Nothing half-written: every stored stream reads back, the listing is whole, no temporary files remain.
+        listed = requests.get(stack.url("/streams")).json()
+        assert sorted(r["id"] for r in listed) == sorted(created)
+        assert not [p.name for p in storage.iterdir() if p.name.startswith(".tmp-")]
+        assert requests.post(stack.url(f"/streams/{created[0]}"), json={"description": "y" * 3000}).status_code == 507
+        assert requests.get(stack.url(f"/streams/{created[0]}")).json()["description"] == "x" * 2000
+        # Room again: writes work again.
+        assert requests.delete(stack.url(f"/streams/{created[1]}")).status_code == 200
+        assert requests.post(stack.url(f"/streams/{created[0]}"), json={"name": "fits"}).status_code == 200
+    finally:
+        stack.stop()
+        subprocess.run(["umount", str(storage)], check=True)
