@@ -22,10 +22,12 @@ let package = Package(
         ),
         // libfcgi's OS layer, redefined so it reads and writes validated requests in memory.
         .target(name: "CFastCGIFeed", path: "Sources/CFastCGIFeed"),
+        // Socket calls Swift's Glibc module lacks (accept4, descriptor passing).
+        .target(name: "CSocketSupport", path: "Sources/CSocketSupport"),
         // Transport: a concurrent FastCGI responder over libfcgi, behind a bounded front door.
         .target(
             name: "FastCGIServer",
-            dependencies: ["CFastCGI", "CFastCGIFeed", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CFastCGI", "CFastCGIFeed", "CSocketSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The log handler: one line per event, batched per request thread.

@@ -1,4 +1,5 @@
 import CFastCGI
+import CSocketSupport
 import Logging
 
 #if canImport(Glibc)
@@ -68,6 +69,8 @@ final class Worker {
                     end = handle(connection, events: event.events, on: loop, now: now)
                 }
             }
+            // Detached: the loop (and all its state) is another thread's now; leave it untouched.
+            if end == .detached { return .detached }
             loop.closedInBatch.removeAll(keepingCapacity: true)
             if let end { return end }
             if now >= loop.nextSweep || loop.draining { sweep(loop, now: now) }
@@ -120,10 +123,10 @@ final class Worker {
 
     /// Starts serving connection `fd` on `loop` (accepted, or handed over by a predecessor).
     @discardableResult
-    func adopt(_ fd: Int32, on loop: EventLoop, now: UInt64, buffered: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> Connection? {
+    private func adopt(_ fd: Int32, on loop: EventLoop, now: UInt64) -> Connection? {
         let connection = Connection(fd: fd, framer: context.newFramer())
         connection.deadline = now + UInt64(configuration.readTimeoutMilliseconds)
-        guard connection.input.append(buffered), loop.add(connection) else {
+        guard loop.add(connection) else {
             close(fd)
             connection.isClosed = true
             context.connectionCount.subtract(1, ordering: .relaxed)
@@ -222,7 +225,8 @@ final class Worker {
                 }
                 let end = serve(connection, request: UnsafeRawBufferPointer(rebasing: bytes[0..<length]), framer: framer, on: loop)
                 request.release()
-                if end != nil || connection.isClosed || connection.phase != .idle || connection.input.isEmpty { return end }
+                if end != nil { return end }  // after a takeover the connection is not ours to look at
+                if connection.isClosed || connection.phase != .idle || connection.input.isEmpty { return nil }
                 bytes = connection.input.bytes
                 inScratch = false
             }
