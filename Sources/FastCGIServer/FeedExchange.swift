@@ -1,6 +1,10 @@
 import CFastCGI
 import CFastCGIFeed
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs libfcgi over one complete, validated request held in memory.
 ///
 /// libfcgi parses the records and params, reads the body and writes the answer's
@@ -71,9 +75,13 @@ final class FeedExchange {
         var params: [String: String] = [:]
         guard var cursor = envp else { return params }
         while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                params[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            // "NAME=value", split on the bytes: no String index walks.
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                let text = UnsafeBufferPointer(start: bytes, count: length)
+                if let equals = text.firstIndex(of: UInt8(ascii: "=")) {
+                    params[String(decoding: text[..<equals], as: UTF8.self)] = String(decoding: text[(equals + 1)...], as: UTF8.self)
+                }
             }
             cursor += 1
         }
@@ -94,13 +102,24 @@ final class FeedExchange {
 
     private func write(_ response: FastCGIResponse) {
         guard let stream = request.pointee.out else { return }
-        var head = "Status: \(response.status) \(HTTPStatus.reason(response.status))\r\n"
+        var head: [UInt8] = []
+        head.reserveCapacity(256)
+        head += "Status: ".utf8
+        head += String(response.status).utf8
+        head.append(0x20)
+        head += HTTPStatus.reason(response.status).utf8
+        head += "\r\n".utf8
         for (name, value) in response.headers {
+            head += name.utf8
+            head += ": ".utf8
             // Header injection guard: values never carry line breaks.
-            head += name + ": " + value.filter { $0 != "\r" && $0 != "\n" } + "\r\n"
+            head += value.utf8.lazy.filter { $0 != 0x0D && $0 != 0x0A }
+            head += "\r\n".utf8
         }
-        head += "Content-Length: \(response.body.count)\r\n\r\n"
-        FeedExchange.put(Array(head.utf8), stream)
+        head += "Content-Length: ".utf8
+        head += String(response.body.count).utf8
+        head += "\r\n\r\n".utf8
+        FeedExchange.put(head, stream)
         if response.body.count <= StdoutRecords.bufferedBodyLimit {
             FeedExchange.put(response.body, stream)
         } else {

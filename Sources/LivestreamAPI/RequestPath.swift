@@ -22,7 +22,7 @@ enum RequestPath {
             guard let decoded = percentDecode(raw) else {
                 throw .badRequest("the path has invalid percent-encoding", code: "invalid_path")
             }
-            if decoded == "." || decoded == ".." || decoded.contains("/") {
+            if decoded == "." || decoded == ".." || decoded.utf8.contains(UInt8(ascii: "/")) {
                 throw .badRequest("the path must not contain '.', '..' or encoded '/' segments", code: "invalid_path")
             }
             if decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {

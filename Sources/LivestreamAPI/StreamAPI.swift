@@ -11,6 +11,7 @@ public struct StreamAPI: Sendable {
     private let internalEndpoints: [String: InternalEndpoint]
     private let logger: Logger
     private let renderedLists = RenderedLists()
+    private let renderedRecords = RenderedRecords()
 
     /// - Parameters:
     ///   - controller: the use cases.
@@ -80,7 +81,8 @@ public struct StreamAPI: Sendable {
         case (.streams, _):
             return .record(try controller.create(CreateStreamInput(json: try body(request))))
         case (.stream(let id), "GET"):
-            return .record(try controller.get(id: id))
+            let record = try controller.get(id: id)
+            return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: renderedRecords.body(for: record))
         case (.stream(let id), "POST"):
             return .record(try controller.update(id: id, UpdateStreamInput(json: try body(request))))
         case (.stream(let id), _):

@@ -16,10 +16,21 @@ struct APIResponder: FastCGIResponder {
         return FastCGIResponse(status: response.status, headers: response.headers, body: response.body)
     }
 
+    /// `CONTENT_TYPE`-style CGI name to `content-type` (ASCII only, as CGI names are).
+    private static func headerName(_ cgi: Substring.UTF8View) -> String {
+        String(decoding: cgi.map { byte in
+            switch byte {
+            case UInt8(ascii: "_"): UInt8(ascii: "-")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte + 32
+            default: byte
+            }
+        }, as: UTF8.self)
+    }
+
     private func apiRequest(_ request: FastCGIRequest) -> APIRequest {
         var headers: [String: String] = [:]
         for (name, value) in request.params where name.hasPrefix("HTTP_") {
-            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+            headers[APIResponder.headerName(name.utf8.dropFirst(5))] = value
         }
         if let type = request.params["CONTENT_TYPE"] { headers["content-type"] = type }
         let target = request.params["REQUEST_URI"] ?? request.params["DOCUMENT_URI"] ?? "/"

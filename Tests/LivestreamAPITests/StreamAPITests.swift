@@ -48,6 +48,18 @@ struct StreamAPITests {
         #expect(send(api, "GET", "/openapi.json").json?.objectValue?["openapi"] == "3.1.0")
     }
 
+    @Test func aReadAfterEveryChangeShowsTheChange() throws {
+        let api = api()
+        let id = try #require(send(api, "POST", "/streams", #"{"name":"a"}"#).json?.objectValue?["id"]?.stringValue)
+        for name in ["b", "c", "b"] {
+            #expect(send(api, "GET", "/streams/\(id)").json != nil)  // rendered and kept
+            _ = send(api, "POST", "/streams/\(id)", #"{"name":"\#(name)"}"#)
+            #expect(send(api, "GET", "/streams/\(id)").json?.objectValue?["name"]?.stringValue == name)
+        }
+        _ = send(api, "POST", "/streams/\(id)/start")
+        #expect(send(api, "GET", "/streams/\(id)").json?.objectValue?["started"] == true)
+    }
+
     @Test func everyResponseCarriesCORSAndPreflightIsAnswered() {
         let api = api()
         #expect(send(api, "GET", "/nowhere").response.header("Access-Control-Allow-Origin") == "https://app.test")

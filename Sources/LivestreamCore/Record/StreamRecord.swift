@@ -1,6 +1,6 @@
 /// A stream as the REST contract describes it, plus what the service keeps privately.
 ///
-/// Field meanings are in shared/API.md. Timestamps are kept as the contract's
+/// Field meanings are in docs/API.md. Timestamps are kept as the contract's
 /// strings (epoch seconds) so records written by the old deployment round-trip unchanged.
 public struct StreamRecord: Sendable, Equatable {
     public var id: String

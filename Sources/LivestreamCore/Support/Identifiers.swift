@@ -8,6 +8,7 @@ public enum Identifier {
     }
 
     /// Whether `text` has the id format (32 lowercase hex characters).
+    @inlinable  // specialised at the call site: every API request checks an id
     public static func isValid(_ text: some StringProtocol) -> Bool {
         text.utf8.count == 32 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
