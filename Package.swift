@@ -84,7 +84,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // Test support shared by the test targets (seeded randomness).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "LivestreamCoreTests", dependencies: ["LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "LivestreamAPITests", dependencies: ["LivestreamAPI", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "FileStorageTests", dependencies: ["FileStorage", "LivestreamCore", "StoreHammer"], swiftSettings: strict),
@@ -95,7 +97,7 @@ let package = Package(
         .target(
             name: "AWSTestSupport", dependencies: ["AWSClient", .product(name: "Logging", package: "swift-log")],
             path: "Tests/AWSTestSupport", swiftSettings: strict),
-        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "S3ArchiveTests", dependencies: ["S3Archive", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "DynamoDBStorageTests", dependencies: ["DynamoDBStorage", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "CloudFrontCDNTests", dependencies: ["CloudFrontCDN", "LivestreamCore"], swiftSettings: strict),

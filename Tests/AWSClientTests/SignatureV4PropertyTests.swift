@@ -1,33 +1,22 @@
 import AWSClient
 import Foundation
 import Testing
+import TestSupport
 
 /// 500 generated requests signed here and by botocore (python3) must give the same Authorization.
 struct SignatureV4PropertyTests {
-    /// A small deterministic generator (SplitMix64), so a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     struct Generated: Encodable {
         let service, region, method, url, body_hex, access_key, secret_key, amz_date: String
         let token: String?
         let headers: [[String]]
     }
 
-    static func text(_ rng: inout SplitMix, alphabet: [String], length: ClosedRange<Int>) -> String {
+    static func text(_ rng: inout SeededGenerator, alphabet: [String], length: ClosedRange<Int>) -> String {
         (0..<Int.random(in: length, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
     }
 
     static func generate(_ count: Int, seed: UInt64) -> [Generated] {
-        var rng = SplitMix(state: seed)
+        var rng = SeededGenerator(seed: seed)
         let pathAlphabet = ["a", "Z", "0", "-", "_", ".", "~", " ", "é", "☃", "+", "=", "&", "%", "/", "..", "@", ":", ",", "!", "*"]
         let valueAlphabet = ["a", "B", "7", " ", "  ", "\t", "-", ";", ",", "=", "/", "\"", "(", ")"]
         let services = ["dynamodb", "medialive", "mediapackage", "ssm", "cloudfront", "s3", "service"]

@@ -75,11 +75,15 @@ class Stack:
     def start(self):
         self.render_nginx()
         self.start_service()
+        self.start_nginx()
+        self.wait_ready()
+        return self
+
+    def start_nginx(self):
+        """nginx on the rendered configuration (render_nginx first), in the foreground as a child."""
         self.nginx = subprocess.Popen(
             ["nginx", "-p", str(self.run_dir), "-e", str(self.run_dir / "logs" / "error.log"), "-c", str(self.run_dir / "nginx.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.wait_ready()
-        return self
 
     def start_service(self):
         self.log_handle = open(self.service_log, "ab")

@@ -96,15 +96,14 @@ def test_systemd_socket_activation(tmp_path):
     log = open(tmp_path / "service.log", "wb")
     service = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ exec "$0"', binary()], env=env, close_fds=False,
                                preexec_fn=lambda: os.dup2(listener.fileno(), 3), stdout=log, stderr=log)
-    nginx = subprocess.Popen(["nginx", "-p", str(stack.run_dir), "-e", str(stack.run_dir / "logs/error.log"), "-c", str(stack.run_dir / "nginx.conf")])
+    stack.start_nginx()
     try:
         stack.wait_ready()
         assert requests.post(stack.url("/streams"), json={"name": "activated"}).status_code == 200
     finally:
         service.terminate()
         assert service.wait(timeout=10) == 0, (tmp_path / "service.log").read_text()
-        nginx.terminate()
-        nginx.wait(timeout=10)
+        stack.stop()
         listener.close()
     assert stack.socket.exists(), "systemd's socket is systemd's to remove"
 

@@ -85,15 +85,14 @@ def test_spawn_fcgi_socket_on_fd_0(tmp_path):
     stack.env.pop("LIVESTREAM_SERVER_SOCKET")
     process = subprocess.Popen(["spawn-fcgi", "-n", "-s", str(stack.socket), "-M", "0600", "--", binary()],
                                env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    nginx = subprocess.Popen(["nginx", "-p", str(stack.run_dir), "-e", str(stack.run_dir / "logs/error.log"), "-c", str(stack.run_dir / "nginx.conf")])
+    stack.start_nginx()
     try:
         stack.wait_ready()
         assert requests.post(stack.url("/streams"), json={"name": "fd0"}).status_code == 200
     finally:
         process.terminate()
         assert process.wait(timeout=5) == 0
-        nginx.terminate()
-        nginx.wait(timeout=10)
+        stack.stop()
 
 
 def test_without_a_socket_start_up_says_what_to_do(tmp_path):
