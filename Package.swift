@@ -87,6 +87,7 @@ let package = Package(
         // Test support shared by the test targets (seeded randomness).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "LogOutputTests", dependencies: ["LogOutput", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "LivestreamCoreTests", dependencies: ["LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "LivestreamAPITests", dependencies: ["LivestreamAPI", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "FileStorageTests", dependencies: ["FileStorage", "LivestreamCore", "StoreHammer"], swiftSettings: strict),

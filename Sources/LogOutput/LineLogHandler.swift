@@ -48,7 +48,7 @@ public struct LineLogHandler: LogHandler {
         line += event.message.description
         line += "\n"
         // A message or value with a line break must not forge a second line.
-        LogLines.emit(LineLogHandler.singleLine(line))
+        LogLines.emit(LineLogHandler.singleLine(line), urgent: event.level >= .notice)
     }
 
     private static func singleLine(_ line: String) -> String {

@@ -8,9 +8,10 @@ import Glibc
 
 /// Where log lines go: standard error, at once or batched per thread.
 ///
-/// A thread that calls `deferWrites()` keeps its lines until `flush()` or until they
-/// fill a pipe's atomic write (4 KB), so a request thread writes its access lines once
-/// per batch of requests, without a lock; every other thread writes each line at once.
+/// A thread that calls `deferWrites()` keeps its info and debug lines until `flush()` or
+/// until they fill a pipe's atomic write (4 KB), so a request thread writes its access
+/// lines once per batch of requests, without a lock; notices, warnings and errors go out
+/// at once (after the lines held before them), as does every line of other threads.
 /// Every write holds whole lines and at most 4 KB, so lines from different threads never
 /// interleave, even on a pipe or journald's stream.
 public enum LogLines {
@@ -57,7 +58,7 @@ public enum LogLines {
         Unmanaged<ThreadLines>.fromOpaque(pointer).takeUnretainedValue().flush()
     }
 
-    static func emit(_ line: String) {
+    static func emit(_ line: String, urgent: Bool) {
         guard let pointer = pthread_getspecific(key) else {
             var bytes = Array(line.utf8)
             writeAll(&bytes)
@@ -66,7 +67,7 @@ public enum LogLines {
         let lines = Unmanaged<ThreadLines>.fromOpaque(pointer).takeUnretainedValue()
         if lines.bytes.count + line.utf8.count > 4096 { lines.flush() }
         lines.bytes.append(contentsOf: line.utf8)
-        if lines.bytes.count >= flushAt { lines.flush() }
+        if urgent || lines.bytes.count >= flushAt { lines.flush() }
     }
 
     static func writeAll(_ bytes: inout [UInt8]) {
