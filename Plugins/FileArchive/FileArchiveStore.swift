@@ -21,12 +21,33 @@ public struct FileArchiveStore: ArchiveStore {
     }
 
     public func sessionRoot(streamId: String, startedAt: Int64, requestedPath: String?) throws -> String {
-        let relative = try requestedPath.map { try ArchivePath.relativeSegments($0).joined(separator: "/") + "/" }
-            ?? ArchivePath.dated(streamId: streamId, startedAt: startedAt)
+        guard let requestedPath else { return try newDatedFolder(streamId: streamId, startedAt: startedAt) }
+        let relative = try ArchivePath.relativeSegments(requestedPath).joined(separator: "/") + "/"
         let folder = directory + "/" + relative
         if let existing = try? FileManager.default.contentsOfDirectory(atPath: folder), existing.contains(where: { $0.hasSuffix(".ts") }) {
             throw ServiceError(.conflict, code: "path_in_use", "path \(relative) already holds an archive")
         }
+        try makeFolders(relative)
+        return "file://" + folder
+    }
+
+    /// `YYYY/MM/DD/<id>-<epoch>/`, created here and now; a second session started in the
+    /// same second gets `<id>-<epoch>-2/` (and so on), never the first one's folder.
+    private func newDatedFolder(streamId: String, startedAt: Int64) throws -> String {
+        let dated = ArchivePath.dated(streamId: streamId, startedAt: startedAt).dropLast()
+        let parent = String(dated[..<dated.lastIndex(of: "/")!])
+        let name = String(dated[dated.index(after: dated.lastIndex(of: "/")!)...])
+        try makeFolders(parent)
+        for attempt in 1...1000 {
+            let relative = parent + "/" + (attempt == 1 ? name : "\(name)-\(attempt)")
+            if mkdir(directory + "/" + relative, 0o775) == 0 { return "file://" + directory + "/" + relative + "/" }
+            guard errno == EEXIST else { throw ServiceError.fileOperation("archive: cannot create the session folder \(relative)", errno: errno) }
+        }
+        throw ServiceError(.conflict, code: "path_in_use", "too many sessions of stream \(streamId) started within one second")
+    }
+
+    /// Creates `relative`'s folders below the archive directory (existing ones are fine).
+    private func makeFolders(_ relative: String) throws {
         var made = directory
         for part in relative.split(separator: "/") {
             made += "/" + part
@@ -34,7 +55,6 @@ public struct FileArchiveStore: ArchiveStore {
                 throw ServiceError.fileOperation("archive: cannot create the session folder \(relative)", errno: errno)
             }
         }
-        return "file://" + folder
     }
 
     public func listSegments(root: String) throws -> [ArchiveSegment] {

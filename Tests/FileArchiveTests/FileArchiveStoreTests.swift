@@ -16,6 +16,21 @@ struct FileArchiveStoreTests {
         #expect(throws: ServiceError.self) { try archive.listSegments(root: "file:///etc/") }
     }
 
+    @Test func sessionsStartedInTheSameSecondGetTheirOwnFolders() throws {
+        let archive = try FileArchiveStore(directory: directory)
+        let roots = try (0..<3).map { _ in try archive.sessionRoot(streamId: "abc", startedAt: 1_732_500_000, requestedPath: nil) }
+        #expect(roots == ["", "-2", "-3"].map { "file://\(archive.directory)/2024/11/25/abc-1732500000\($0)/" })
+        #expect(roots.allSatisfy { FileManager.default.fileExists(atPath: String($0.dropFirst(7))) })
+    }
+
+    @Test func aFolderNameOverTheFileSystemLimitIs400() throws {
+        let archive = try FileArchiveStore(directory: directory)
+        #expect { try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "ok/" + String(repeating: "a", count: 256)) } throws: {
+            ($0 as? ServiceError)?.kind == .badRequest
+        }
+        #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: String(repeating: "a", count: 255)).hasSuffix("a/"))
+    }
+
     @Test func aPathHoldingAnArchiveIsNotReused() throws {
         let archive = try FileArchiveStore(directory: directory)
         let root = try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "reused")

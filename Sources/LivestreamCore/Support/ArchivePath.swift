@@ -8,7 +8,8 @@ public enum ArchivePath {
     }
 
     /// The folders of a client-given relative path, checked: 1-16 folders of
-    /// `[A-Za-z0-9._~-]`, no `.` or `..`, no leading `/`, at most 512 bytes.
+    /// `[A-Za-z0-9._~-]`, each at most 255 bytes (a file system's limit), no `.` or `..`,
+    /// no leading `/`, at most 512 bytes.
     public static func relativeSegments(_ path: String) throws(ServiceError) -> [String] {
         guard path.utf8.count <= 512 else { throw .badRequest("path is longer than 512 bytes", code: "invalid_path") }
         guard !path.hasPrefix("/") else { throw .badRequest("path must be relative to the archive root", code: "invalid_path") }
@@ -19,6 +20,7 @@ public enum ArchivePath {
             guard !folder.isEmpty, folder != ".", folder != ".." else {
                 throw .badRequest("path must not contain empty, '.' or '..' folders", code: "invalid_path")
             }
+            guard folder.utf8.count <= 255 else { throw .badRequest("path folders must be at most 255 bytes long", code: "invalid_path") }
             guard folder.utf8.allSatisfy(isAllowed) else {
                 throw .badRequest("path folders may only use letters, digits and . _ ~ -", code: "invalid_path")
             }
