@@ -17,6 +17,11 @@ extension LocalMediaPipeline {
         var accepted = false
         try updateMediaState(streamId) { record in
             var publishers = Publishers(record.mediaState)
+            if let holder = publishers.clients[pipeline], !liveness.isAlive(holder) {
+                // Its on_publish_done was lost (livestreamd was down): nginx-rtmp no longer reports it.
+                logger.notice("freed a publisher slot whose publisher is gone", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "client": "\(holder)"])
+                publishers.clients[pipeline] = nil
+            }
             guard record.started, publishers.clients[pipeline] == nil else {
                 accepted = false
                 return
@@ -26,6 +31,7 @@ extension LocalMediaPipeline {
             accepted = true
         }
         guard accepted else { return refuse("second publisher on pipeline \(pipeline) of stream \(streamId)") }
+        liveness.seen(client)
         logger.info("publisher accepted", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "client": "\(client)"])
         // A bare name in Location renames the stream for everything after the hook (see shared/FINDINGS.md).
         return InternalResponse(status: 302, headers: [("Location", IngestKey.publicName(streamId: streamId, pipeline: pipeline))])
@@ -42,6 +48,39 @@ extension LocalMediaPipeline {
             publishers.store(into: &record.mediaState)
         }
         return InternalResponse(status: 200)
+    }
+
+    /// `on_update`, every few seconds for each publisher and player of the ingest
+    /// application, from whichever nginx worker holds it: 403 drops it.
+    ///
+    /// Publishers (`update_publish`, named by their key) stay while their stream is started
+    /// and they hold its pipeline; players (the HLS relay and the archiver, by public name)
+    /// while the stream is started. This is what stops a stream whose publisher an
+    /// `rtmp_control` drop cannot reach (an older worker after `nginx -s reload`).
+    func update(_ request: InternalRequest) throws -> InternalResponse {
+        let name = request.fields["name"] ?? ""
+        let client = request.fields["clientid"] ?? ""
+        if request.fields["call"] == "update_publish" {
+            guard let streamId = IngestKey.streamId(of: name), let record = try store.get(id: streamId),
+                let pipeline = IngestKey.pipeline(of: name, in: record)
+            else {
+                return drop("an unknown publisher")
+            }
+            guard record.started, Publishers(record.mediaState).clients[pipeline] == client else {
+                return drop("the publisher of pipeline \(pipeline) of stopped or re-published stream \(streamId)")
+            }
+            liveness.seen(client)
+            return InternalResponse(status: 200)
+        }
+        guard let (streamId, _) = IngestKey.parsePublicName(name), let record = try store.get(id: streamId), record.started else {
+            return drop("a player of a stopped or unknown stream")
+        }
+        return InternalResponse(status: 200)
+    }
+
+    private func drop(_ what: String) -> InternalResponse {
+        logger.notice("dropping \(what)")
+        return InternalResponse(status: 403, body: "stopped\n")
     }
 
     /// The archiver's question: where does this public stream's segments go?

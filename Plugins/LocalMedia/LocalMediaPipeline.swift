@@ -35,12 +35,22 @@ public struct LocalMediaPipeline: MediaPipeline {
     let store: any StreamStore
     let archive: any ArchiveStore
     let logger: Logger
+    /// When each publisher last reported through `on_update`.
+    let liveness: PublisherLiveness
+    /// How long stop waits for nginx-rtmp to confirm that the publishers are gone.
+    let stopConfirmation: Duration
 
-    public init(settings: Settings, store: any StreamStore, archive: any ArchiveStore, logger: Logger) {
+    /// - Parameter clock: now, for publisher liveness (injectable for tests).
+    public init(
+        settings: Settings, store: any StreamStore, archive: any ArchiveStore, logger: Logger, stopConfirmation: Duration = .seconds(6),
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+    ) {
         self.settings = settings
         self.store = store
         self.archive = archive
         self.logger = logger
+        liveness = PublisherLiveness(updateInterval: .seconds(PublisherLiveness.nginxUpdateSeconds), now: clock)
+        self.stopConfirmation = stopConfirmation
     }
 
     public func create(streamId: String, segmentLength: Int) throws -> MediaResources {
@@ -60,9 +70,26 @@ public struct LocalMediaPipeline: MediaPipeline {
         return MediaStatus(state: StreamRecord.runningState)
     }
 
+    /// Drops the publishers, then waits until nginx-rtmp confirms (`on_publish_done`) that none remains.
+    ///
+    /// `rtmp_control` reaches only the nginx worker that answers it; after an `nginx -s
+    /// reload` the publisher lives on in the old worker. That worker still calls
+    /// `on_update` every few seconds, which refuses a stopped stream and so drops it.
     public func stop(_ record: StreamRecord) throws -> MediaStatus {
         dropPublishers(of: record.id)
-        return MediaStatus(state: StreamRecord.idleState)
+        let deadline = ContinuousClock.now + stopConfirmation
+        var remaining = Publishers(record.mediaState)
+        while !remaining.isEmpty && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            remaining = Publishers((try store.get(id: record.id))?.mediaState ?? [:])
+        }
+        if !remaining.isEmpty {
+            logger.warning(
+                "stream stopped, but nginx-rtmp still holds a publisher; it is refused at its next update",
+                metadata: ["stream": "\(record.id)", "pipelines": "\(remaining.clients.keys.sorted())"])
+        }
+        // The publishers are the hooks' to record: the media state is returned as it was.
+        return MediaStatus(state: StreamRecord.idleState, mediaState: record.mediaState)
     }
 
     public func updatePackaging(_ record: StreamRecord, startoverWindowSeconds: Int, keyRotationInterval: Int) throws {
@@ -78,6 +105,7 @@ public struct LocalMediaPipeline: MediaPipeline {
             InternalEndpoint(path: "rtmp/publish") { try publish($0) },
             InternalEndpoint(path: "rtmp/publish_done") { try publishDone($0) },
             InternalEndpoint(path: "rtmp/archive") { try archiveTarget($0) },
+            InternalEndpoint(path: "rtmp/update") { try update($0) },
         ]
     }
 

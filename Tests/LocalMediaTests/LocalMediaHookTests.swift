@@ -2,17 +2,27 @@
 import Foundation
 import LivestreamCore
 import Logging
+import Synchronization
 import Testing
+
+/// A clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+    var now: ContinuousClock.Instant { instant.withLock { $0 } }
+    func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
+}
 
 struct LocalMediaHookTests {
     let store = MemoryStreamStore()
     let archive = MemoryArchiveStore()
+    let clock = ManualClock()
     let media: LocalMediaPipeline
 
     init() {
+        let clock = self.clock
         media = LocalMediaPipeline(
             settings: .init(rtmpURL: "rtmp://127.0.0.1:1935/", ingestApp: "live", hlsURL: "http://h/hls/", controlURL: "http://127.0.0.1:9/control"),
-            store: store, archive: archive, logger: Logger(label: "test"))
+            store: store, archive: archive, logger: Logger(label: "test"), stopConfirmation: .zero, clock: { clock.now })
     }
 
     func stream(started: Bool) throws -> StreamRecord {
@@ -60,6 +70,36 @@ struct LocalMediaHookTests {
         #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "2"]).status == 403, "one publisher per pipeline")
         #expect(try call("rtmp/publish_done", ["name": key, "clientid": "1"]).status == 200)
         #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "3"]).status == 302, "free again after publish_done")
+    }
+
+    @Test func aSlotWhosePublisherStoppedReportingIsFreed() throws {
+        let record = try stream(started: true)
+        let key = IngestKey.key(inURL: record.rtmp1)
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "1"]).status == 302)
+        clock.advance(.seconds(5))
+        #expect(try call("rtmp/update", ["call": "update_publish", "name": key, "clientid": "1"]).status == 200)
+        clock.advance(.seconds(5))
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "2"]).status == 403, "client 1 reported 5 s ago")
+        // Its on_publish_done was lost: after three silent update intervals the slot is free.
+        clock.advance(.seconds(2))
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "2"]).status == 302)
+        #expect(Publishers(try store.get(id: record.id)!.mediaState).clients == [1: "2"])
+        // If the old publisher was alive after all, its next update drops it.
+        #expect(try call("rtmp/update", ["call": "update_publish", "name": key, "clientid": "1"]).status == 403)
+    }
+
+    @Test func updatesDropPublishersAndPlayersOfStoppedStreams() throws {
+        var record = try stream(started: true)
+        let key = IngestKey.key(inURL: record.rtmp2)
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "4"]).status == 302)
+        #expect(try call("rtmp/update", ["call": "update_publish", "name": key, "clientid": "4"]).status == 200)
+        #expect(try call("rtmp/update", ["call": "update_play", "name": record.id + "-backup", "clientid": "9"]).status == 200)
+        #expect(try call("rtmp/update", ["call": "update_publish", "name": "garbage", "clientid": "5"]).status == 403)
+        record = try #require(try store.get(id: record.id))
+        record.started = false
+        _ = try store.replace(record)
+        #expect(try call("rtmp/update", ["call": "update_publish", "name": key, "clientid": "4"]).status == 403)
+        #expect(try call("rtmp/update", ["call": "update_play", "name": record.id + "-backup", "clientid": "9"]).status == 403)
     }
 
     @Test func archiveTargetContinuesTheCounter() throws {

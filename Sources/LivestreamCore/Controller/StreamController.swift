@@ -143,7 +143,8 @@ public struct StreamController: Sendable {
         }
         guard status.mediaState != saved.mediaState || status.state != saved.state else { return saved }
         return try mutate(id: id, touch: false) { record in
-            record.mediaState = status.mediaState
+            // Unchanged media state stays as the record has it now (hooks may have written it since).
+            if status.mediaState != saved.mediaState { record.mediaState = status.mediaState }
             record.state = status.state
         }
     }

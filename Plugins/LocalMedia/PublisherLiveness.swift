@@ -1,0 +1,38 @@
+import Synchronization
+
+/// When each nginx-rtmp publisher (by client id) last showed signs of life.
+///
+/// nginx-rtmp calls `on_update` for every publisher every `nginxUpdateSeconds` (the
+/// snippet's `notify_update_timeout`), so a publisher unheard of for three intervals is
+/// gone, even if its `on_publish_done` never arrived (livestreamd was down). Kept in memory:
+/// after a restart, every publisher gets three intervals to report before it counts as gone.
+final class PublisherLiveness: Sendable {
+    /// Must match `notify_update_timeout` in nginx/snippets/livestreamd-rtmp.conf.in.
+    static let nginxUpdateSeconds = 2
+
+    private let silence: Duration
+    private let started: ContinuousClock.Instant
+    private let lastSeen = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let now: @Sendable () -> ContinuousClock.Instant
+
+    init(updateInterval: Duration, now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
+        silence = updateInterval * 3
+        self.now = now
+        started = now()
+    }
+
+    func seen(_ client: String) {
+        let instant = now()
+        lastSeen.withLock { clients in
+            clients[client] = instant
+            if clients.count > 4096 { clients = clients.filter { instant - $0.value < silence } }
+        }
+    }
+
+    /// False once the client has not reported for three update intervals.
+    func isAlive(_ client: String) -> Bool {
+        let instant = now()
+        let last = lastSeen.withLock { $0[client] } ?? started
+        return instant - last < silence
+    }
+}
