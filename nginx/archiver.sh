@@ -1,6 +1,6 @@
 #!/bin/sh
 # The local pipeline's archiver, started by nginx-rtmp's exec_push for each accepted publisher:
-#   archiver.sh HOOK_URL RTMP_PORT APP PUBLIC_NAME LOG_FILE
+#   archiver.sh HOOK_URL RTMP_PORT APP PUBLIC_NAME LOG_FILE TOKEN_FILE
 # Asks livestreamd where this session's segments go (folder, name prefix, first
 # counter, segment length), then becomes ffmpeg cutting MPEG-TS segments and a
 # CSV list of their real lengths. nginx starts it with an empty environment and
@@ -8,9 +8,10 @@
 # overwritten).
 PATH=/usr/local/bin:/usr/bin:/bin
 umask 022
-hook=$1 port=$2 app=$3 name=$4 log=${5:-/dev/null}
+hook=$1 port=$2 app=$3 name=$4 log=${5:-/dev/null} token_file=${6:-/dev/null}
 exec 2>>"$log"
-answer=$(curl -fsS --max-time 5 --data-urlencode "app=$app" --data-urlencode "name=$name" "$hook") || exit 1
+# The token goes from its file into the request body, never onto a command line.
+answer=$(curl -fsS --max-time 5 --data-urlencode "app=$app" --data-urlencode "name=$name" --data-urlencode "token@$token_file" "$hook") || exit 1
 dir=$(printf '%s\n' "$answer" | sed -n 1p)
 prefix=$(printf '%s\n' "$answer" | sed -n 2p)
 start=$(printf '%s\n' "$answer" | sed -n 3p)

@@ -9,6 +9,9 @@ bin="$(swift build -c release --show-bin-path)/livestreamd"
 rundir="$(pwd)/var/run"
 nginx/render.sh "$rundir" >/dev/null
 socket="$rundir/livestreamd.sock"
+# The secret render.sh put in the nginx snippets; livestreamd checks it on every hook call.
+LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN=$(cat "$rundir/internal.token")
+export LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN
 
 # spawn-fcgi hands livestreamd the listening socket as fd 0: the default when server.socket is unset.
 spawn-fcgi -n -s "$socket" -M 0600 -- "$bin" &

@@ -78,6 +78,21 @@ extension LocalMediaPipeline {
         return InternalResponse(status: 200)
     }
 
+    /// `on_publish` of the HLS application: only the ingest application's relay, for a
+    /// stream with an accepted encoder on that pipeline, may publish live HLS.
+    func relay(_ request: InternalRequest) throws -> InternalResponse {
+        // The relay carries the token as its page URL; a local ffmpeg does not know it.
+        if let token = settings.internalToken, !constantTimeEquals(request.fields["pageurl"] ?? "", token) {
+            return refuse("publish into live HLS from outside the ingest application")
+        }
+        guard let (streamId, pipeline) = IngestKey.parsePublicName(request.fields["name"] ?? ""), let record = try store.get(id: streamId),
+            record.started, Publishers(record.mediaState).clients[pipeline] != nil
+        else {
+            return refuse("publish into live HLS for a stream without an accepted encoder")
+        }
+        return InternalResponse(status: 200)
+    }
+
     private func drop(_ what: String) -> InternalResponse {
         logger.notice("dropping \(what)")
         return InternalResponse(status: 403, body: "stopped\n")

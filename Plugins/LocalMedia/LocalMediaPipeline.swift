@@ -22,12 +22,15 @@ public struct LocalMediaPipeline: MediaPipeline {
         public var hlsURL: String
         /// `rtmp_control` base on the loopback listener.
         public var controlURL: String
+        /// The secret nginx's hooks, relay and control endpoints share with livestreamd (nil: none, any local process may call them).
+        public var internalToken: String?
 
-        public init(rtmpURL: String, ingestApp: String, hlsURL: String, controlURL: String) {
+        public init(rtmpURL: String, ingestApp: String, hlsURL: String, controlURL: String, internalToken: String? = nil) {
             self.rtmpURL = rtmpURL.hasSuffix("/") ? String(rtmpURL.dropLast()) : rtmpURL
             self.ingestApp = ingestApp
             self.hlsURL = hlsURL.hasSuffix("/") ? String(hlsURL.dropLast()) : hlsURL
             self.controlURL = controlURL.hasSuffix("/") ? String(controlURL.dropLast()) : controlURL
+            self.internalToken = internalToken.flatMap { $0.isEmpty ? nil : $0 }
         }
     }
 
@@ -101,18 +104,32 @@ public struct LocalMediaPipeline: MediaPipeline {
     }
 
     public var internalEndpoints: [InternalEndpoint] {
-        [
-            InternalEndpoint(path: "rtmp/publish") { try publish($0) },
-            InternalEndpoint(path: "rtmp/publish_done") { try publishDone($0) },
-            InternalEndpoint(path: "rtmp/archive") { try archiveTarget($0) },
-            InternalEndpoint(path: "rtmp/update") { try update($0) },
+        let hooks: [(String, @Sendable (InternalRequest) throws -> InternalResponse)] = [
+            ("rtmp/publish", publish), ("rtmp/publish_done", publishDone), ("rtmp/archive", archiveTarget),
+            ("rtmp/update", update), ("rtmp/relay", relay),
         ]
+        return hooks.map { path, handle in
+            InternalEndpoint(path: path) { request in
+                guard carriesToken(request) else {
+                    logger.warning("refused an internal call without the internal token", metadata: ["path": "\(path)"])
+                    return InternalResponse(status: 403, body: "forbidden\n")
+                }
+                return try handle(request)
+            }
+        }
+    }
+
+    /// Whether a hook call comes from the nginx configured with our token.
+    private func carriesToken(_ request: InternalRequest) -> Bool {
+        guard let token = settings.internalToken else { return true }
+        return constantTimeEquals(request.fields["token"] ?? "", token)
     }
 
     /// Disconnects both pipelines' publishers; nginx being down means nobody is publishing.
     func dropPublishers(of streamId: String) {
         for pipeline in [1, 2] {
-            let url = "\(settings.controlURL)/drop/publisher?app=\(settings.ingestApp)&name=\(IngestKey.publicName(streamId: streamId, pipeline: pipeline))"
+            var url = "\(settings.controlURL)/drop/publisher?app=\(settings.ingestApp)&name=\(IngestKey.publicName(streamId: streamId, pipeline: pipeline))"
+            if let token = settings.internalToken { url += "&token=" + token }
             do {
                 let answer = try LoopbackHTTP.get(url)
                 if answer.status != 200 {
@@ -132,6 +149,9 @@ public enum LocalMediaPlugin {
         ConfigOption("media.local.ingest_app", .string, default: "live", help: "nginx-rtmp application that checks keys"),
         ConfigOption("media.local.hls_url", .string, default: "http://127.0.0.1:8080/hls", help: "base URL of the live HLS folders"),
         ConfigOption("media.local.control_url", .string, default: "http://127.0.0.1:8081/control", help: "nginx-rtmp rtmp_control base (loopback listener)"),
+        ConfigOption(
+            "media.local.internal_token", .string, default: nil,
+            help: "secret shared with the rendered nginx snippets (nginx/render.sh's INTERNAL_TOKEN, RUNDIR/internal.token): hooks, the HLS relay and rtmp_control carry it; unset = any local process may call them", isSecret: true),
     ]
 
     public static func register(in registry: inout PluginRegistry) {
@@ -145,7 +165,11 @@ public enum LocalMediaPlugin {
             let config = context.configuration
             let settings = LocalMediaPipeline.Settings(
                 rtmpURL: try config.requiredString("media.local.rtmp_url"), ingestApp: try config.requiredString("media.local.ingest_app"),
-                hlsURL: try config.requiredString("media.local.hls_url"), controlURL: try config.requiredString("media.local.control_url"))
+                hlsURL: try config.requiredString("media.local.hls_url"), controlURL: try config.requiredString("media.local.control_url"),
+                internalToken: config.string("media.local.internal_token"))
+            if settings.internalToken == nil {
+                context.logger.warning("media.local.internal_token is unset: any local process can call the nginx-rtmp hooks and publish into live HLS")
+            }
             return LocalMediaPipeline(settings: settings, store: store, archive: archive, logger: context.logger)
         }
     }

@@ -74,7 +74,7 @@ public final class FastCGIServer: Sendable {
     @discardableResult
     public func run(drainTimeout: Duration = .seconds(4)) -> Bool {
         let configuration = context.configuration
-        for index in 0..<configuration.workers {
+        for index in 0..<configuration.threads {
             let loop = index < context.loops.count ? context.loops[index] : nil
             start("fcgi-worker-\(index)") { [context] in
                 Worker(context: context).run(startingWith: loop)

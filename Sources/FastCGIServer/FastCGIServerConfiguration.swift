@@ -17,10 +17,12 @@ public struct FastCGIServerConfiguration: Sendable {
     }
 
     public var listener: Listener
-    /// Threads serving requests; `loops` of them poll, the rest take over a loop whose
-    /// poller is held by a slow request.
+    /// Requests that may run at once: a slow one (a backend call of seconds) holds a thread,
+    /// and up to `workers` of them never hold up the other connections.
     public var workers: Int
-    /// Event loops (pollers at once); default one per core.
+    /// Event loops, one poller thread each; default one per core. The server runs
+    /// `loops + workers` threads: pollers, and spares that take over a loop whose poller
+    /// is held by a slow request.
     public var loops: Int
     /// Largest body read; larger ones get the responder's 413 (and are not kept in memory).
     public var maxBodyBytes: Int
@@ -48,7 +50,7 @@ public struct FastCGIServerConfiguration: Sendable {
     ) {
         self.listener = listener
         self.workers = max(1, workers)
-        self.loops = max(1, min(loops ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), self.workers))
+        self.loops = max(1, loops ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         self.maxBodyBytes = maxBodyBytes
         self.maxParamsBytes = maxParamsBytes
         self.readTimeoutMilliseconds = readTimeoutMilliseconds
@@ -59,6 +61,9 @@ public struct FastCGIServerConfiguration: Sendable {
         self.predecessorChannel = predecessorChannel
         self.hooks = hooks
     }
+
+    /// Every thread of the server: the pollers and the spares.
+    var threads: Int { loops + workers }
 
     /// How often deadlines are checked: a quarter of the shortest, at most every 250 ms.
     var sweepIntervalMilliseconds: Int {

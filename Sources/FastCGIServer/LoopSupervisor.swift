@@ -28,7 +28,7 @@ final class LoopSupervisor: Sendable {
                 defer { seen[index] = running }
                 guard let running, running == seen[index] else { continue }
                 guard context.pool.reserveSpare() else {
-                    context.refusals.note(.allWorkersBusy, detail: "\(context.configuration.workers) workers; raise server.workers for slow backends")
+                    context.refusals.note(.allWorkersBusy, detail: "\(context.configuration.workers) slow requests at once; raise server.workers for slow backends")
                     continue
                 }
                 if loop.detach(running) {

@@ -28,7 +28,7 @@ final class ServerContext: Sendable {
         self.logger = logger
         refusals = RefusalLog(logger: logger)
         self.loops = loops
-        pool = WorkerPool(workers: configuration.workers)
+        pool = WorkerPool(threads: configuration.threads)
         self.listenFd = listenFd
         self.wakeFd = wakeFd
         self.predecessorChannel = predecessorChannel

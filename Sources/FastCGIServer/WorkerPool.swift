@@ -13,10 +13,10 @@ final class WorkerPool: Sendable {
 
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
-    private let workers: Int
+    private let threads: Int
 
-    init(workers: Int) {
-        self.workers = workers
+    init(threads: Int) {
+        self.threads = threads
     }
 
     /// A spare's wait: the next loop to poll, or nil at shutdown.
@@ -61,6 +61,6 @@ final class WorkerPool: Sendable {
     /// Wakes every resting spare to exit.
     func stop() {
         state.withLock { $0.stopped = true }
-        for _ in 0..<workers { wakeup.signal() }
+        for _ in 0..<threads { wakeup.signal() }
     }
 }

@@ -143,7 +143,9 @@ public struct StreamAPI: Sendable {
         }
         var fields = FormFields.parse(request.query)
         if request.method == "POST" {
-            fields.merge(FormFields.parse(String(decoding: request.body, as: UTF8.self))) { _, form in form }
+            // The URL is nginx's configuration; the body holds what publishers sent (their query
+            // arguments among it), so the URL's fields win.
+            fields.merge(FormFields.parse(String(decoding: request.body, as: UTF8.self))) { url, _ in url }
         }
         let answer = try endpoint.handle(InternalRequest(fields: fields))
         return APIResponse(status: answer.status, headers: answer.headers, body: Array(answer.body.utf8))

@@ -5,7 +5,7 @@ enum ServiceOptions {
     static let all: [ConfigOption] = [
         ConfigOption("server.socket", .string, default: nil, help: "unix socket to create and listen on; unset = the listening socket inherited as fd 0 (spawn-fcgi)"),
         ConfigOption("server.socket_mode", .string, default: "0660", help: "permissions of the created socket (octal); nginx's workers must be able to connect"),
-        ConfigOption("server.workers", .integer(1...1024), default: "16", help: "threads serving requests concurrently"),
+        ConfigOption("server.workers", .integer(1...1024), default: "16", help: "requests that may run at once (a slow backend call holds one); one poller thread per core comes on top"),
         ConfigOption("server.read_timeout_ms", .integer(100...600_000), default: "5000", help: "time a connection gets to deliver a whole request (from its first byte, or from its opening); then it is closed"),
         ConfigOption("server.write_timeout_ms", .integer(100...600_000), default: "10000", help: "time the web server gets to take an answer; then the connection is closed"),
         ConfigOption("server.idle_timeout_ms", .integer(1000...86_400_000), default: "90000", help: "time a kept connection may sit unused; keep it above nginx's upstream keepalive_timeout (60 s)"),

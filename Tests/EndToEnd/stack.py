@@ -5,6 +5,7 @@ ports chosen free at start. `Stack.stop()` stops what `Stack.start()` started.
 """
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -51,6 +52,7 @@ class Stack:
         self.hls_dir = self.run_dir / "hls"
         self.service_log = self.dir / "livestreamd.log"
         self.base = f"http://127.0.0.1:{self.http_port}"
+        self.internal_token = secrets.token_hex(16)
         self.env = dict(os.environ)
         self.env.update({
             "LIVESTREAM_SERVER_SOCKET": str(self.socket),
@@ -59,6 +61,7 @@ class Stack:
             "LIVESTREAM_MEDIA_LOCAL_RTMP_URL": f"rtmp://127.0.0.1:{self.rtmp_port}",
             "LIVESTREAM_MEDIA_LOCAL_HLS_URL": f"{self.base}/hls",
             "LIVESTREAM_MEDIA_LOCAL_CONTROL_URL": f"http://127.0.0.1:{self.internal_port}/control",
+            "LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN": self.internal_token,
         })
         if workers:
             self.env["LIVESTREAM_SERVER_WORKERS"] = str(workers)
@@ -69,7 +72,8 @@ class Stack:
 
     def render_nginx(self):
         env = dict(os.environ, HTTP_PORT=str(self.http_port), INTERNAL_PORT=str(self.internal_port),
-                   RTMP_PORT=str(self.rtmp_port), SOCKET=str(self.socket), ARCHIVE_DIR=str(self.archive_dir))
+                   RTMP_PORT=str(self.rtmp_port), SOCKET=str(self.socket), ARCHIVE_DIR=str(self.archive_dir),
+                   INTERNAL_TOKEN=self.internal_token)
         subprocess.run([str(REPO / "nginx" / "render.sh"), str(self.run_dir)], env=env, check=True, capture_output=True)
 
     def start(self):

@@ -1,5 +1,6 @@
 """The local pipeline when nginx or livestreamd change under a live stream (real nginx-rtmp and ffmpeg)."""
 import signal
+import subprocess
 import time
 
 import pytest
@@ -74,5 +75,37 @@ def test_an_encoder_lost_while_livestreamd_was_down_can_publish_again(tmp_path_f
         eventually(reconnects, timeout=12, interval=0, what="the same key to be accepted again")
         assert time.time() - restarted < 14
         assert "freed a publisher slot whose publisher is gone" in stack.service_log.read_text()
+    finally:
+        assert stack.stop()[0] == 0
+
+
+def test_only_the_ingest_relay_publishes_into_live_hls_and_control_needs_the_token(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    try:
+        record = requests.post(stack.url("/streams"), json={"name": "guarded"}).json()
+        requests.post(stack.url(f"/streams/{record['id']}/start"))
+        hls = f"rtmp://127.0.0.1:{stack.rtmp_port}/hls/{record['id']}"
+        # A local process publishing straight into the HLS application, with or without a guessed page URL.
+        for extra in ([], ["-rtmp_pageurl", "0" * 32]):
+            direct = subprocess.Popen(
+                ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-t", "10",
+                 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "25", *extra, "-f", "flv", hls],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            assert direct.wait(timeout=10) != 0, "a direct publish into live HLS was accepted"
+        assert not (stack.hls_dir / record["id"]).exists(), "a playlist appeared"
+        assert "publish into live HLS from outside the ingest application" in stack.service_log.read_text()
+        # The encoder through the ingest application still goes live.
+        publisher = push(record["rtmp1"], 8, size="320x240")
+        eventually(lambda: requests.get(record["viewer_endpoint"]).status_code == 200, timeout=20, what="live HLS through the relay")
+        publisher.wait(timeout=30)
+
+        control = f"http://127.0.0.1:{stack.internal_port}"
+        assert requests.get(f"{control}/control/drop/publisher?app=live&name={record['id']}").status_code == 403
+        assert requests.get(f"{control}/stat").status_code == 403
+        assert requests.get(f"{control}/stat?token={stack.internal_token}").status_code == 200
+        hook = requests.post(f"{control}/_internal/rtmp/archive", data={"name": record["id"]})
+        assert hook.status_code == 403
+        spoofed = requests.post(f"{control}/_internal/rtmp/archive?token=wrong", data={"name": record["id"], "token": stack.internal_token})
+        assert spoofed.status_code == 403, "the URL's token is the one that counts"
     finally:
         assert stack.stop()[0] == 0

@@ -94,6 +94,25 @@ struct FastCGIServerTests {
         #expect(slow.response()?.body == "GET /next ")
     }
 
+    /// As many slow requests as workers, on every loop: no connection waits for them.
+    @Test func slowRequestsUpToTheWorkerCountStrandNoLoop() throws {
+        let running = try RunningServer(workers: 3, loops: 2, delay: 2)
+        defer { _ = running.stop() }
+        let slow = try (0..<3).map { _ in try TestClient(path: running.path) }
+        for client in slow { client.send(R.request(uri: "/slow")) }
+        Thread.sleep(forTimeInterval: 0.2)
+        let fast = try (0..<8).map { _ in try TestClient(path: running.path) }
+        let started = Date()
+        for _ in 0..<5 {
+            for client in fast {
+                client.send(R.request(uri: "/fast"))
+                #expect(client.response()?.status == 200)
+            }
+        }
+        #expect(Date().timeIntervalSince(started) < 1.5, "a loop waited for a slow request")
+        for client in slow { #expect(client.response()?.status == 200) }
+    }
+
     @Test func shutdownLetsTheRequestInFlightFinish() throws {
         let running = try RunningServer(workers: 2, loops: 1, delay: 0.5)
         let client = try TestClient(path: running.path)
