@@ -24,13 +24,16 @@ public struct LocalMediaPipeline: MediaPipeline {
         public var controlURL: String
         /// The secret nginx's hooks, relay and control endpoints share with livestreamd (nil: none, any local process may call them).
         public var internalToken: String?
+        /// nginx-rtmp's `hls_path`, where livestreamd ends playlists and removes folders (nil: it does neither).
+        public var hlsDirectory: String?
 
-        public init(rtmpURL: String, ingestApp: String, hlsURL: String, controlURL: String, internalToken: String? = nil) {
+        public init(rtmpURL: String, ingestApp: String, hlsURL: String, controlURL: String, internalToken: String? = nil, hlsDirectory: String? = nil) {
             self.rtmpURL = rtmpURL.hasSuffix("/") ? String(rtmpURL.dropLast()) : rtmpURL
             self.ingestApp = ingestApp
             self.hlsURL = hlsURL.hasSuffix("/") ? String(hlsURL.dropLast()) : hlsURL
             self.controlURL = controlURL.hasSuffix("/") ? String(controlURL.dropLast()) : controlURL
             self.internalToken = internalToken.flatMap { $0.isEmpty ? nil : $0 }
+            self.hlsDirectory = hlsDirectory.flatMap { $0.isEmpty ? nil : $0 }
         }
     }
 
@@ -91,6 +94,7 @@ public struct LocalMediaPipeline: MediaPipeline {
                 "stream stopped, but nginx-rtmp still holds a publisher; it is refused at its next update",
                 metadata: ["stream": "\(record.id)", "pipelines": "\(remaining.clients.keys.sorted())"])
         }
+        LiveFolders(directory: settings.hlsDirectory).endPlaylists(of: record.id)
         // The publishers are the hooks' to record: the media state is returned as it was.
         return MediaStatus(state: StreamRecord.idleState, mediaState: record.mediaState)
     }
@@ -101,6 +105,7 @@ public struct LocalMediaPipeline: MediaPipeline {
 
     public func delete(_ record: StreamRecord) throws {
         if record.started || !Publishers(record.mediaState).isEmpty { dropPublishers(of: record.id) }
+        LiveFolders(directory: settings.hlsDirectory).remove(of: record.id)
     }
 
     public var internalEndpoints: [InternalEndpoint] {
@@ -148,6 +153,9 @@ public enum LocalMediaPlugin {
         ConfigOption("media.local.rtmp_url", .string, default: "rtmp://127.0.0.1:1935", help: "RTMP base URL encoders publish to"),
         ConfigOption("media.local.ingest_app", .string, default: "live", help: "nginx-rtmp application that checks keys"),
         ConfigOption("media.local.hls_url", .string, default: "http://127.0.0.1:8080/hls", help: "base URL of the live HLS folders"),
+        ConfigOption(
+            "media.local.hls_directory", .string, default: "var/run/hls",
+            help: "nginx-rtmp's hls_path (render.sh's HLS_DIR): stop ends the playlists there (#EXT-X-ENDLIST), delete removes the folders"),
         ConfigOption("media.local.control_url", .string, default: "http://127.0.0.1:8081/control", help: "nginx-rtmp rtmp_control base (loopback listener)"),
         ConfigOption(
             "media.local.internal_token", .string, default: nil,
@@ -166,7 +174,7 @@ public enum LocalMediaPlugin {
             let settings = LocalMediaPipeline.Settings(
                 rtmpURL: try config.requiredString("media.local.rtmp_url"), ingestApp: try config.requiredString("media.local.ingest_app"),
                 hlsURL: try config.requiredString("media.local.hls_url"), controlURL: try config.requiredString("media.local.control_url"),
-                internalToken: config.string("media.local.internal_token"))
+                internalToken: config.string("media.local.internal_token"), hlsDirectory: config.string("media.local.hls_directory"))
             if settings.internalToken == nil {
                 context.logger.warning("media.local.internal_token is unset: any local process can call the nginx-rtmp hooks and publish into live HLS")
             }

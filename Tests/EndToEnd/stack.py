@@ -62,6 +62,7 @@ class Stack:
             "LIVESTREAM_MEDIA_LOCAL_HLS_URL": f"{self.base}/hls",
             "LIVESTREAM_MEDIA_LOCAL_CONTROL_URL": f"http://127.0.0.1:{self.internal_port}/control",
             "LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN": self.internal_token,
+            "LIVESTREAM_MEDIA_LOCAL_HLS_DIRECTORY": str(self.hls_dir),
         })
         if workers:
             self.env["LIVESTREAM_SERVER_WORKERS"] = str(workers)

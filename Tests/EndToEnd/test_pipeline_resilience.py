@@ -109,3 +109,23 @@ def test_only_the_ingest_relay_publishes_into_live_hls_and_control_needs_the_tok
         assert spoofed.status_code == 403, "the URL's token is the one that counts"
     finally:
         assert stack.stop()[0] == 0
+
+
+def test_a_stopped_stream_ends_its_playlist_and_delete_removes_its_folders(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    record, publisher = live_stream(stack)
+    try:
+        time.sleep(4)
+        assert "#EXT-X-ENDLIST" not in requests.get(record["viewer_endpoint"]).text
+        assert requests.post(stack.url(f"/streams/{record['id']}/stop")).status_code == 200
+        publisher.wait(timeout=10)
+        playlist = requests.get(record["viewer_endpoint"])
+        assert playlist.status_code == 200 and playlist.text.rstrip().endswith("#EXT-X-ENDLIST"), playlist.text
+        assert "#EXTINF" in playlist.text
+        assert requests.delete(stack.url(f"/streams/{record['id']}")).status_code == 200
+        assert not (stack.hls_dir / record["id"]).exists()
+        assert requests.get(record["viewer_endpoint"]).status_code == 404
+    finally:
+        if publisher.poll() is None:
+            publisher.kill()
+        assert stack.stop()[0] == 0
