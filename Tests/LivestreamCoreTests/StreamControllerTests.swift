@@ -10,6 +10,8 @@ final class FailingStore: StreamStore {
     let failing = Mutex<Set<String>>([])
     /// Before the next replace, another writer (a background state refresh) sets this state.
     let interfering = Mutex<String?>(nil)
+    /// Replaces that still land; after them every replace loses its race (nil: no limit).
+    let landingReplaces = Mutex<Int?>(nil)
 
     func fail(_ operation: String) { failing.withLock { _ = $0.insert(operation) } }
     private func check(_ operation: String) throws {
@@ -20,6 +22,12 @@ final class FailingStore: StreamStore {
     func create(_ record: StreamRecord) throws -> StreamRecord { try check("create"); return try inner.create(record) }
     func replace(_ record: StreamRecord) throws -> StreamRecord {
         try check("replace")
+        let lands = landingReplaces.withLock { left -> Bool in
+            guard let remaining = left else { return true }
+            left = remaining - 1
+            return remaining > 0
+        }
+        guard lands else { throw ServiceError.versionConflict(record.id) }
         if let state = interfering.withLock({ value in defer { value = nil }; return value }), var current = try inner.get(id: record.id) {
             current.state = state
             _ = try inner.replace(current)
@@ -131,6 +139,16 @@ struct StreamControllerTests {
         let stopped = try controller.stop(id: record.id)
         #expect(!stopped.started && stopped.state == "STOPPING")
         #expect(try controller.get(id: record.id).version == stopped.version)
+    }
+
+    @Test func aStopThatTookEffectAnswersItsRecordWhenTheFollowUpWriteLosesEveryRace() throws {
+        let record = try create()
+        _ = try controller.start(id: record.id, StartStreamInput())
+        store.landingReplaces.withLock { $0 = 1 }  // the stop's first write lands, every later one conflicts
+        let stopped = try controller.stop(id: record.id)
+        #expect(!stopped.started && stopped.state == "STOPPING")
+        #expect(try controller.get(id: record.id).started == false)
+        #expect(media.calls.map(\.operation) == ["create", "start", "stop"], "no undo of a stop that took effect")
     }
 
     @Test func liveAssociationIsBookkeptAndIdempotent() throws {

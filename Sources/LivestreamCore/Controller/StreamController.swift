@@ -142,10 +142,19 @@ public struct StreamController: Sendable {
             throw error
         }
         guard status.mediaState != saved.mediaState || status.state != saved.state else { return saved }
-        return try mutate(id: id, touch: false) { record in
-            // Unchanged media state stays as the record has it now (hooks may have written it since).
-            if status.mediaState != saved.mediaState { record.mediaState = status.mediaState }
-            record.state = status.state
+        do {
+            return try mutate(id: id, touch: false) { record in
+                // Unchanged media state stays as the record has it now (hooks may have written it since).
+                if status.mediaState != saved.mediaState { record.mediaState = status.mediaState }
+                record.state = status.state
+            }
+        } catch {
+            // The stop took effect (stored, channel stopped): a lost race on the follow-up write is no
+            // reason to answer an error. The state catches up with the next write or refresh.
+            logger.warning("stream stopped, but its channel state could not be stored", metadata: ["stream": "\(id)", "error": "\(error)"])
+            var answer = (try? get(id: id)) ?? saved
+            answer.state = status.state
+            return answer
         }
     }
 
