@@ -119,6 +119,22 @@ extension LocalMediaPipeline {
         return InternalResponse(status: 200, body: "\(folder)\n\(prefix)\n\(next)\n\(record.segmentLength)\n")
     }
 
+    /// The archiver could not archive (no folder, cannot write, ffmpeg failed): logged, and on the record.
+    func archiveFailed(_ request: InternalRequest) throws -> InternalResponse {
+        guard let (streamId, pipeline) = IngestKey.parsePublicName(request.fields["name"] ?? "") else {
+            return InternalResponse(status: 404, body: "unknown stream\n")
+        }
+        // The archiver's own words, one line, bounded; it only ever sees public names.
+        let reason = String((request.fields["reason"] ?? "unknown").prefix(300).map { $0.isNewline ? " " : $0 })
+        logger.error("archive failed", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "reason": "\(reason)"])
+        let at = String(Int64(Date().timeIntervalSince1970))
+        try updateMediaState(streamId) { record in
+            record.archiveLastError = "pipeline \(pipeline): \(reason)"
+            record.archiveLastErrorAt = at
+        }
+        return InternalResponse(status: 200)
+    }
+
     private func refuse(_ reason: String) -> InternalResponse {
         logger.notice("publish refused", metadata: ["reason": "\(reason)"])
         return InternalResponse(status: 403, body: "refused\n")

@@ -111,7 +111,7 @@ public struct LocalMediaPipeline: MediaPipeline {
     public var internalEndpoints: [InternalEndpoint] {
         let hooks: [(String, @Sendable (InternalRequest) throws -> InternalResponse)] = [
             ("rtmp/publish", publish), ("rtmp/publish_done", publishDone), ("rtmp/archive", archiveTarget),
-            ("rtmp/update", update), ("rtmp/relay", relay),
+            ("rtmp/update", update), ("rtmp/relay", relay), ("rtmp/archive_failed", archiveFailed),
         ]
         return hooks.map { path, handle in
             InternalEndpoint(path: path) { request in

@@ -129,3 +129,27 @@ def test_a_stopped_stream_ends_its_playlist_and_delete_removes_its_folders(tmp_p
         if publisher.poll() is None:
             publisher.kill()
         assert stack.stop()[0] == 0
+
+
+def test_an_archiver_that_cannot_archive_is_logged_and_on_the_record(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    created = requests.post(stack.url("/streams"), json={"name": "unarchived", "segment_length": 2}).json()
+    assert created["archive"] == {"last_error": None, "last_error_at": None}
+    record = requests.post(stack.url(f"/streams/{created['id']}/start")).json()
+    folder = session_folder(stack, record)
+    folder.rmdir()  # the session folder is gone (a clean-up script, a full disk's aftermath...)
+    publisher = push(record["rtmp1"], 8, size="320x240")
+    try:
+        failed = eventually(lambda: requests.get(stack.url(f"/streams/{record['id']}")).json()["archive"]["last_error"], timeout=20,
+                            what="the archiver's failure on the record")
+        assert "does not exist" in failed and str(folder) in failed
+        assert "archive failed" in stack.service_log.read_text()
+        # A new session starts with a clean slate.
+        publisher.wait(timeout=30)
+        requests.post(stack.url(f"/streams/{record['id']}/stop"))
+        restarted = requests.post(stack.url(f"/streams/{record['id']}/start")).json()
+        assert restarted["archive"]["last_error"] is None
+    finally:
+        if publisher.poll() is None:
+            publisher.kill()
+        assert stack.stop()[0] == 0

@@ -97,6 +97,8 @@ public struct StreamController: Sendable {
             current.lastUpdate = String(startedAt)
             current.currentSessionId = plan.sessionId
             current.archivesPath[plan.sessionId] = root
+            current.archiveLastError = nil
+            current.archiveLastErrorAt = nil
             current.startoverWindowSeconds = startover
             current.keyRotationInterval = keyRotation
             current.state = status.state

@@ -5,7 +5,7 @@ extension StreamRecord {
         "viewer_endpoint_cloudfront", "rtmp_ivs", "ivs_viewer_endpoint", "ecs_asg_count", "last_update",
         "last_started", "last_stopped", "started", "current_session_id", "archives_path", "live_channel_id",
         "live_input_id", "package_channel_id", "package_endpoint_id", "ssm_paths", "cloudfront_associated",
-        "key_rotation_interval", "startover_window_seconds", "state",
+        "key_rotation_interval", "startover_window_seconds", "state", "archive",
     ]
 
     /// Names reserved for the service's own bookkeeping in storage backends; ignored when clients send them.
@@ -42,7 +42,13 @@ extension StreamRecord {
         object["cloudfront_associated"] = .bool(cloudfrontAssociated)
         object["key_rotation_interval"] = .int(Int64(keyRotationInterval))
         object["startover_window_seconds"] = .int(Int64(startoverWindowSeconds))
+        object["archive"] = archiveObject
         return .object(object)
+    }
+
+    /// `{"last_error", "last_error_at"}`: what the archiver last reported failing, and when.
+    var archiveObject: JSONValue {
+        ["last_error": archiveLastError.map(JSONValue.string) ?? .null, "last_error_at": archiveLastErrorAt.map(JSONValue.string) ?? .null]
     }
 
     /// Reads a record from its contract representation, as stored by this service or the old deployment.
@@ -79,6 +85,11 @@ extension StreamRecord {
         cloudfrontAssociated = try fields.bool("cloudfront_associated") ?? false
         keyRotationInterval = try fields.int("key_rotation_interval") ?? StreamRecord.defaultKeyRotationInterval
         startoverWindowSeconds = try fields.int("startover_window_seconds") ?? StreamRecord.defaultStartoverWindowSeconds
+        if case .object(let archive)? = object["archive"] {
+            let health = FieldReader(object: archive)
+            archiveLastError = try health.string("last_error")
+            archiveLastErrorAt = try health.timestamp("last_error_at")
+        }
         extra = object.filter { !StreamRecord.contractFields.contains($0.key) && !StreamRecord.isReservedFieldName($0.key) }
         self.mediaState = mediaState
         self.version = version

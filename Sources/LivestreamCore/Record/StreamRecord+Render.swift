@@ -5,6 +5,7 @@ extension StreamRecord {
     /// more than the rest of a GET.
     public func writeAPIJSON(to out: inout [UInt8]) {
         var fields: [(String, (inout [UInt8]) -> Void)] = [
+            ("archive", { archiveObject.write(to: &$0) }),
             ("archives_path", { JSONValue.object(archivesPath.mapValues(JSONValue.string)).write(to: &$0) }),
             ("cloudfront_associated", { JSONValue.bool(cloudfrontAssociated).write(to: &$0) }),
             ("current_session_id", { Self.write(optional: currentSessionId, to: &$0) }),

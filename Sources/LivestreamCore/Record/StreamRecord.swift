@@ -29,6 +29,9 @@ public struct StreamRecord: Sendable, Equatable {
     public var keyRotationInterval: Int
     public var startoverWindowSeconds: Int
     /// Client fields that are not part of the contract; kept and returned as given.
+    /// The last failure the archiver reported for the current session, and when (epoch seconds); nil: none.
+    public var archiveLastError: String?
+    public var archiveLastErrorAt: String?
     public var extra: [String: JSONValue]
     /// State a media plugin keeps with the stream (never returned by the API).
     public var mediaState: [String: JSONValue]
