@@ -30,6 +30,30 @@ struct LiveFolders: Sendable {
         }
     }
 
+    /// Live folders of streams that are not started (or gone), untouched for `age`.
+    func staleFolders(of records: [StreamRecord], olderThan age: Duration, now: Date = Date()) -> [String] {
+        guard let directory, let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        let started = Set(records.filter(\.started).map(\.id))
+        return names.filter { name in
+            guard let (streamId, _) = IngestKey.parsePublicName(name), !started.contains(streamId),
+                let modified = newestWrite(in: directory + "/" + name)
+            else { return false }
+            return now.timeIntervalSince(modified) > Double(age.components.seconds)
+        }
+    }
+
+    func removeFolder(named name: String) {
+        guard let directory, IngestKey.parsePublicName(name) != nil else { return }
+        try? FileManager.default.removeItem(atPath: directory + "/" + name)
+    }
+
+    private func newestWrite(in folder: String) -> Date? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return ([folder] + names.map { folder + "/" + $0 })
+            .compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date }
+            .max()
+    }
+
     private func playlists(of streamId: String) -> [String] {
         guard let directory else { return [] }
         return [1, 2].map { directory + "/" + IngestKey.publicName(streamId: streamId, pipeline: $0) + "/index.m3u8" }

@@ -45,18 +45,22 @@ public struct LocalMediaPipeline: MediaPipeline {
     let liveness: PublisherLiveness
     /// How long stop waits for nginx-rtmp to confirm that the publishers are gone.
     let stopConfirmation: Duration
+    public let maintenance: (any MaintenanceWork)?
 
     /// - Parameter clock: now, for publisher liveness (injectable for tests).
     public init(
         settings: Settings, store: any StreamStore, archive: any ArchiveStore, logger: Logger, stopConfirmation: Duration = .seconds(6),
-        clock: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+        keepStoppedLiveFolders: Duration = .seconds(3600), clock: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
         self.settings = settings
         self.store = store
         self.archive = archive
         self.logger = logger
-        liveness = PublisherLiveness(updateInterval: .seconds(PublisherLiveness.nginxUpdateSeconds), now: clock)
+        let liveness = PublisherLiveness(updateInterval: .seconds(PublisherLiveness.nginxUpdateSeconds), now: clock)
+        self.liveness = liveness
         self.stopConfirmation = stopConfirmation
+        maintenance = LocalMaintenance(
+            store: store, folders: LiveFolders(directory: settings.hlsDirectory), liveness: liveness, keep: keepStoppedLiveFolders, logger: logger)
     }
 
     public func create(streamId: String, segmentLength: Int) throws -> MediaResources {
@@ -158,6 +162,9 @@ public enum LocalMediaPlugin {
             help: "nginx-rtmp's hls_path (render.sh's HLS_DIR): stop ends the playlists there (#EXT-X-ENDLIST), delete removes the folders"),
         ConfigOption("media.local.control_url", .string, default: "http://127.0.0.1:8081/control", help: "nginx-rtmp rtmp_control base (loopback listener)"),
         ConfigOption(
+            "media.local.live_folder_keep_seconds", .integer(0...31_536_000), default: "3600",
+            help: "how long the live HLS folders of a stopped stream stay after their last write (then the background round removes them)"),
+        ConfigOption(
             "media.local.internal_token", .string, default: nil,
             help: "secret shared with the rendered nginx snippets (nginx/render.sh's INTERNAL_TOKEN, RUNDIR/internal.token): hooks, the HLS relay and rtmp_control carry it; unset = any local process may call them", isSecret: true),
     ]
@@ -178,7 +185,9 @@ public enum LocalMediaPlugin {
             if settings.internalToken == nil {
                 context.logger.warning("media.local.internal_token is unset: any local process can call the nginx-rtmp hooks and publish into live HLS")
             }
-            return LocalMediaPipeline(settings: settings, store: store, archive: archive, logger: context.logger)
+            return LocalMediaPipeline(
+                settings: settings, store: store, archive: archive, logger: context.logger,
+                keepStoppedLiveFolders: .seconds(config.int("media.local.live_folder_keep_seconds")))
         }
     }
 }

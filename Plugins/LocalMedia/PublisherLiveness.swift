@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// When each nginx-rtmp publisher (by client id) last showed signs of life.
@@ -13,6 +14,8 @@ final class PublisherLiveness: Sendable {
     private let silence: Duration
     private let started: ContinuousClock.Instant
     private let lastSeen = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// When each publisher was accepted (wall clock, for comparing with file times).
+    private let accepted = Mutex<[String: Date]>([:])
     private let now: @Sendable () -> ContinuousClock.Instant
 
     init(updateInterval: Duration, now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
@@ -27,6 +30,20 @@ final class PublisherLiveness: Sendable {
             clients[client] = instant
             if clients.count > 4096 { clients = clients.filter { instant - $0.value < silence } }
         }
+    }
+
+    /// Notes a publisher's acceptance.
+    func accepted(_ client: String, at date: Date = Date()) {
+        accepted.withLock { clients in
+            clients[client] = date
+            if clients.count > 4096 { clients = clients.filter { date.timeIntervalSince($0.value) < 86_400 } }
+        }
+        seen(client)
+    }
+
+    /// When the client was accepted by this process, if it was.
+    func firstSeen(_ client: String) -> Date? {
+        accepted.withLock { $0[client] }
     }
 
     /// False once the client has not reported for three update intervals.
