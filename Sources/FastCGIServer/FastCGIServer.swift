@@ -71,8 +71,9 @@ public final class FastCGIServer: Sendable {
 
     /// Serves until `shutdown()`, then waits for in-flight requests (at most `drainTimeout`).
     /// - Returns: true if every worker finished in time.
+    /// - Parameter ready: called once every thread serves (e.g. to tell a supervisor).
     @discardableResult
-    public func run(drainTimeout: Duration = .seconds(4)) -> Bool {
+    public func run(drainTimeout: Duration = .seconds(4), ready: @Sendable () -> Void = {}) -> Bool {
         let configuration = context.configuration
         for index in 0..<configuration.threads {
             let loop = index < context.loops.count ? context.loops[index] : nil
@@ -84,6 +85,7 @@ public final class FastCGIServer: Sendable {
         start("fcgi-supervisor") { supervisor.run() }
         context.logger.info(
             "listening", metadata: ["pid": "\(getpid())", "workers": "\(configuration.workers)", "loops": "\(configuration.loops)", "socket": "\(listener.description)"])
+        ready()
         if let channel = context.predecessorChannel {
             // Tells the predecessor this process serves: it stops accepting and sends its connections.
             var ready: UInt8 = 0x52

@@ -140,6 +140,7 @@ enum Service {
                     upgrade.begin(server)
                 default:
                     logger.notice("shutting down", metadata: ["signal": "\(caught)"])
+                    SystemdNotify.send("STOPPING=1")
                     server.shutdown()
                     return
                 }
@@ -148,7 +149,7 @@ enum Service {
         signalThread.start()
         let maintenance = backends.media.maintenance.map { MaintenanceLoop(work: $0) }
         maintenance?.start()
-        let drained = server.run(drainTimeout: .milliseconds(4500))
+        let drained = server.run(drainTimeout: .milliseconds(4500)) { SystemdNotify.send("READY=1\nMAINPID=\(getpid())") }
         if !drained { logger.warning("exiting with requests still in flight") }
         if let maintenance, !maintenance.stop(timeout: .seconds(3)) {
             logger.warning("exiting with a maintenance round still running (its work stays in the journal)")

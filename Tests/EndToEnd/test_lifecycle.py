@@ -123,8 +123,14 @@ def test_upgrading_the_binary_under_load_loses_no_request(tmp_path):
     installed = tmp_path / "bin" / "livestreamd"
     installed.parent.mkdir()
     shutil.copy2(binary(), installed)
-    stack = Stack(tmp_path / "stack", binary=str(installed), extra_env={"LIVESTREAM_LOG_LEVEL": "notice"}).start()
+    # As a systemd unit (Type=notify, NotifyAccess=all) sees it: the service says which process is the main one.
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(10)
+    stack = Stack(tmp_path / "stack", binary=str(installed),
+                  extra_env={"LIVESTREAM_LOG_LEVEL": "notice", "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}).start()
     try:
+        assert notify.recv(4096).decode() == f"READY=1\nMAINPID={stack.service.pid}"
         sid = requests.post(stack.url("/streams"), json={"name": "read me"}).json()["id"]
         wrk = subprocess.Popen(["wrk", "-t2", "-c32", "-d10s", stack.url(f"/streams/{sid}")], stdout=subprocess.PIPE, text=True)
         posts = []
@@ -139,6 +145,7 @@ def test_upgrading_the_binary_under_load_loses_no_request(tmp_path):
         assert stack.service.wait(timeout=30) == 0, "the old process did not finish its hand-over"
         successor = stack.successor_pid()
         assert successor and running(successor)
+        assert notify.recv(4096).decode() == f"READY=1\nMAINPID={successor}", "systemd would not follow the successor"
         assert os.stat(f"/proc/{successor}/exe").st_ino == os.stat(installed).st_ino != old_exe, "the successor is not the new binary"
         out = wrk.communicate(timeout=30)[0]
         writer.join(timeout=30)
@@ -152,6 +159,8 @@ def test_upgrading_the_binary_under_load_loses_no_request(tmp_path):
     finally:
         assert stack.stop_successor(), "the successor did not stop on SIGTERM"
         stack.stop()
+    assert notify.recv(4096).decode() == "STOPPING=1"
+    notify.close()
     assert not stack.socket.exists(), "the successor did not remove the socket it took over"
 
 
