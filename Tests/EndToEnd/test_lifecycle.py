@@ -102,9 +102,10 @@ def test_systemd_socket_activation(tmp_path):
         assert requests.post(stack.url("/streams"), json={"name": "activated"}).status_code == 200
     finally:
         service.terminate()
-        assert service.wait(timeout=10) == 0, (tmp_path / "service.log").read_text()
+        code = service.wait(timeout=10)
         stack.stop()
         listener.close()
+    assert code == 0, (tmp_path / "service.log").read_text()
     assert stack.socket.exists(), "systemd's socket is systemd's to remove"
 
 

@@ -91,8 +91,9 @@ def test_spawn_fcgi_socket_on_fd_0(tmp_path):
         assert requests.post(stack.url("/streams"), json={"name": "fd0"}).status_code == 200
     finally:
         process.terminate()
-        assert process.wait(timeout=5) == 0
+        code = process.wait(timeout=5)
         stack.stop()
+    assert code == 0
 
 
 def test_without_a_socket_start_up_says_what_to_do(tmp_path):
