@@ -21,6 +21,7 @@ def hold_storage_lock(stack):
 
 def test_a_slow_request_does_not_block_the_others(tmp_path_factory):
     stack = start_stack(tmp_path_factory, livestream_server_workers="4")
+    lock = None
     try:
         existing = requests.post(stack.url("/streams"), json={"name": "fast"}).json()
         lock = hold_storage_lock(stack)
@@ -36,11 +37,12 @@ def test_a_slow_request_does_not_block_the_others(tmp_path_factory):
         assert time.time() - started < 5, "reads waited for the blocked writes"
         assert not slow_results, "the writes should still be blocked"
         fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
         for thread in slow:
             thread.join(timeout=10)
         assert [r.status_code for r in slow_results] == [200, 200, 200]
     finally:
+        if lock:
+            lock.close()  # the blocked writes finish, so the service can drain
         assert stack.stop()[0] == 0
 
 
