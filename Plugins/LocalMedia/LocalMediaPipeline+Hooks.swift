@@ -101,8 +101,10 @@ extension LocalMediaPipeline {
     /// The archiver's question: where does this public stream's segments go?
     ///
     /// Answers four lines: session folder, file name prefix (`_<pipeline>-<session start>`),
-    /// first counter (after any segments already there, so a restarted archiver never
-    /// overwrites) and segment length.
+    /// first counter and segment length. The counter is the wall-clock slot of the session
+    /// (`elapsed / segment_length + 1`), so a pipeline that starts or restarts late numbers
+    /// its segments where they belong in time and the splitter lines both pipelines up to
+    /// within a segment; it never falls back behind segments already there (no overwrite).
     func archiveTarget(_ request: InternalRequest) throws -> InternalResponse {
         guard let (streamId, pipeline) = IngestKey.parsePublicName(request.fields["name"] ?? ""),
             let record = try store.get(id: streamId)
@@ -115,7 +117,10 @@ extension LocalMediaPipeline {
         let folder = String(root.dropFirst("file://".count))
         let prefix = "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0)
         let existing = (try? archive.listSegments(root: root)) ?? []
-        let next = (existing.filter { $0.pipeline == pipeline }.map(\.counter).max() ?? 0) + 1
+        let continued = (existing.filter { $0.pipeline == pipeline }.map(\.counter).max() ?? 0) + 1
+        let sessionStart = Double(record.lastStarted ?? "") ?? wallClock()
+        let slot = Int(max(0, wallClock() - sessionStart) / Double(max(1, record.segmentLength))) + 1
+        let next = max(continued, slot)
         return InternalResponse(status: 200, body: "\(folder)\n\(prefix)\n\(next)\n\(record.segmentLength)\n")
     }
 

@@ -46,12 +46,18 @@ public struct LocalMediaPipeline: MediaPipeline {
     /// How long stop waits for nginx-rtmp to confirm that the publishers are gone.
     let stopConfirmation: Duration
     public let maintenance: (any MaintenanceWork)?
+    /// Epoch seconds now (injectable for tests).
+    let wallClock: @Sendable () -> Double
 
-    /// - Parameter clock: now, for publisher liveness (injectable for tests).
+    /// - Parameters:
+    ///   - clock: now, for publisher liveness (injectable for tests).
+    ///   - wallClock: epoch seconds now, for the archive's wall-clock segment counters.
     public init(
         settings: Settings, store: any StreamStore, archive: any ArchiveStore, logger: Logger, stopConfirmation: Duration = .seconds(6),
-        keepStoppedLiveFolders: Duration = .seconds(3600), clock: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+        keepStoppedLiveFolders: Duration = .seconds(3600), clock: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
+        self.wallClock = wallClock
         self.settings = settings
         self.store = store
         self.archive = archive

@@ -153,3 +153,40 @@ def test_an_archiver_that_cannot_archive_is_logged_and_on_the_record(tmp_path_fa
         if publisher.poll() is None:
             publisher.kill()
         assert stack.stop()[0] == 0
+
+
+def test_a_late_backup_lines_up_with_the_primary_in_the_archive(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    length = 2
+    created = requests.post(stack.url("/streams"), json={"name": "failover", "segment_length": length}).json()
+    record = requests.post(stack.url(f"/streams/{created['id']}/start")).json()
+    started = int(record["last_started"])
+    primary = push(record["rtmp1"], 12, size="320x240")
+    time.sleep(6)
+    backup = push(record["rtmp2"], 18, size="320x240")
+    try:
+        assert primary.wait(timeout=30) == 0, "the primary ends (as if killed) while the backup goes on"
+        assert backup.wait(timeout=30) == 0
+        time.sleep(2)
+        assert requests.post(stack.url(f"/streams/{record['id']}/stop")).status_code == 200
+        folder = session_folder(stack, record)
+        backup_counters = sorted(int(p.stem.rsplit(".", 1)[1]) for p in folder.glob("_2-*.ts"))
+        assert backup_counters and backup_counters[0] >= 6 // length, f"the late backup was numbered from the session start: {backup_counters}"
+        # A clip across the primary's end comes from the backup, at the right place in time.
+        split = requests.post(stack.url(f"/streams/{record['id']}/split"),
+                              json={"session_id": record["current_session_id"], "timestamp_list": [{"start": 8, "end": 20}], "name_modifier": "gap"})
+        assert split.status_code == 200, split.text
+        playlist = stack.archive_dir / split.json()["indexes"][0]
+        names = [line for line in playlist.read_text().splitlines() if line.endswith(".ts")]
+        assert names and all(name.startswith("_2-") for name in names[2:]), names
+        for name in names:
+            ended = (folder / name).stat().st_mtime - started  # a segment's file is last written when it closes
+            assert 8 - length <= ended <= 20 + 3 * length, f"{name} closed at {ended:.1f} s, outside the clip [8, 20)"
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(playlist)],
+                               capture_output=True, text=True, timeout=60)
+        assert abs(float(probe.stdout.strip()) - 12) <= 2 * length, probe.stdout + probe.stderr
+    finally:
+        for publisher in (primary, backup):
+            if publisher.poll() is None:
+                publisher.kill()
+        assert stack.stop()[0] == 0

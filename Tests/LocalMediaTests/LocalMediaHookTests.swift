@@ -8,8 +8,14 @@ import Testing
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
     private let instant = Mutex(ContinuousClock.now)
+    /// Wall-clock seconds, starting at the test streams' session start.
+    private let epoch = Mutex(1_732_500_000.0)
     var now: ContinuousClock.Instant { instant.withLock { $0 } }
-    func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
+    var epochSeconds: Double { epoch.withLock { $0 } }
+    func advance(_ duration: Duration) {
+        instant.withLock { $0 += duration }
+        epoch.withLock { $0 += Double(duration.components.seconds) }
+    }
 }
 
 struct LocalMediaHookTests {
@@ -22,7 +28,8 @@ struct LocalMediaHookTests {
         let clock = self.clock
         media = LocalMediaPipeline(
             settings: .init(rtmpURL: "rtmp://127.0.0.1:1935/", ingestApp: "live", hlsURL: "http://h/hls/", controlURL: "http://127.0.0.1:9/control"),
-            store: store, archive: archive, logger: Logger(label: "test"), stopConfirmation: .zero, clock: { clock.now })
+            store: store, archive: archive, logger: Logger(label: "test"), stopConfirmation: .zero, clock: { clock.now },
+            wallClock: { clock.epochSeconds })
     }
 
     func stream(started: Bool) throws -> StreamRecord {
@@ -100,6 +107,17 @@ struct LocalMediaHookTests {
         _ = try store.replace(record)
         #expect(try call("rtmp/update", ["call": "update_publish", "name": key, "clientid": "4"]).status == 403)
         #expect(try call("rtmp/update", ["call": "update_play", "name": record.id + "-backup", "clientid": "9"]).status == 403)
+    }
+
+    @Test func aLatePipelineNumbersItsSegmentsByWallClock() throws {
+        let record = try stream(started: true)
+        let root = record.archivesPath["s"]!
+        // The backup's archiver starts 10 s into the session (4-s segments): slot 3, [8, 12).
+        clock.advance(.seconds(10))
+        #expect(try call("rtmp/archive", ["name": record.id + "-backup"]).body == "/tmp/archive/x/\n_2-20241125T020000\n3\n4\n")
+        // A restart never goes back behind what is there.
+        archive.addSegments([ArchiveSegment(fileName: "_1-20241125T020000.000009.ts")!], root: root)
+        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/x/\n_1-20241125T020000\n10\n4\n")
     }
 
     @Test func archiveTargetContinuesTheCounter() throws {
