@@ -21,7 +21,6 @@ public final class FileStreamStore: StreamStore {
     private let cache = RecordCache()
     /// True while the directory watch reports changes; otherwise reads compare file stamps.
     private let watched = WatchFlag()
-    private let watch: DirectoryWatch?
 
     /// Opens (and creates if needed) the store directory.
     /// - Parameter watchDirectory: validate cached reads by inotify (false: by file stamps, as without inotify).
@@ -37,7 +36,7 @@ public final class FileStreamStore: StreamStore {
         cleanups = try FileCleanupJournal(storeDirectory: directory)
         let cache = self.cache
         let watched = self.watched
-        watch = !watchDirectory ? nil : DirectoryWatch(directory: directory) { change in
+        let watch = !watchDirectory ? nil : DirectoryWatch(directory: directory) { change in
             switch change {
             case .file(let name):
                 // Temporary files, the lock and the journal start with a dot.

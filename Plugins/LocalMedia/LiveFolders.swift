@@ -24,10 +24,7 @@ struct LiveFolders: Sendable {
 
     /// Removes both pipelines' live folders.
     func remove(of streamId: String) {
-        guard let directory else { return }
-        for pipeline in [1, 2] {
-            try? FileManager.default.removeItem(atPath: directory + "/" + IngestKey.publicName(streamId: streamId, pipeline: pipeline))
-        }
+        for pipeline in [1, 2] { removeFolder(named: IngestKey.publicName(streamId: streamId, pipeline: pipeline)) }
     }
 
     /// Live folders of streams that are not started (or gone), untouched for `age`.
@@ -36,7 +33,7 @@ struct LiveFolders: Sendable {
         let started = Set(records.filter(\.started).map(\.id))
         return names.filter { name in
             guard let (streamId, _) = IngestKey.parsePublicName(name), !started.contains(streamId),
-                let modified = newestWrite(in: directory + "/" + name)
+                let modified = FileTimes.newest([directory + "/" + name] + FileTimes.entries(of: directory + "/" + name))
             else { return false }
             return now.timeIntervalSince(modified) > Double(age.components.seconds)
         }
@@ -45,13 +42,6 @@ struct LiveFolders: Sendable {
     func removeFolder(named name: String) {
         guard let directory, IngestKey.parsePublicName(name) != nil else { return }
         try? FileManager.default.removeItem(atPath: directory + "/" + name)
-    }
-
-    private func newestWrite(in folder: String) -> Date? {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return ([folder] + names.map { folder + "/" + $0 })
-            .compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date }
-            .max()
     }
 
     private func playlists(of streamId: String) -> [String] {

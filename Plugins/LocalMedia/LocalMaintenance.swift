@@ -50,7 +50,8 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
             for (pipeline, client) in Publishers(record.mediaState).clients {
                 // Give a new publisher (and its archiver) time for its first segment.
                 guard let since = liveness.firstSeen(client), now.timeIntervalSince(since) > limit else { continue }
-                let newest = LocalMaintenance.newestWrite(in: folder, pipeline: pipeline) ?? since
+                let written = FileTimes.entries(of: folder).filter { $0.hasPrefix(folder + "/_\(pipeline)-") }
+                let newest = FileTimes.newest(written) ?? since
                 if now.timeIntervalSince(newest) > limit { stalled.append((record.id, pipeline)) }
             }
         }
@@ -64,13 +65,5 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
             logger.warning("an encoder publishes but its archive got no new segment for 2 x segment_length", metadata: ["stream": "\(stream)", "pipeline": "\(pipeline)"])
         }
         warned = keys
-    }
-
-    /// The newest modification of a pipeline's segments or segment lists in a session folder.
-    static func newestWrite(in folder: String, pipeline: Int) -> Date? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
-        return names.filter { $0.hasPrefix("_\(pipeline)-") }
-            .compactMap { try? FileManager.default.attributesOfItem(atPath: folder + "/" + $0)[.modificationDate] as? Date }
-            .max()
     }
 }

@@ -46,6 +46,8 @@ public struct LocalMediaPipeline: MediaPipeline {
     /// How long stop waits for nginx-rtmp to confirm that the publishers are gone.
     let stopConfirmation: Duration
     public let maintenance: (any MaintenanceWork)?
+    /// nginx-rtmp's live HLS folders.
+    let liveFolders: LiveFolders
     /// Epoch seconds now (injectable for tests).
     let wallClock: @Sendable () -> Double
 
@@ -65,8 +67,8 @@ public struct LocalMediaPipeline: MediaPipeline {
         let liveness = PublisherLiveness(updateInterval: .seconds(PublisherLiveness.nginxUpdateSeconds), now: clock)
         self.liveness = liveness
         self.stopConfirmation = stopConfirmation
-        maintenance = LocalMaintenance(
-            store: store, folders: LiveFolders(directory: settings.hlsDirectory), liveness: liveness, keep: keepStoppedLiveFolders, logger: logger)
+        liveFolders = LiveFolders(directory: settings.hlsDirectory)
+        maintenance = LocalMaintenance(store: store, folders: liveFolders, liveness: liveness, keep: keepStoppedLiveFolders, logger: logger)
     }
 
     public func create(streamId: String, segmentLength: Int) throws -> MediaResources {
@@ -104,7 +106,7 @@ public struct LocalMediaPipeline: MediaPipeline {
                 "stream stopped, but nginx-rtmp still holds a publisher; it is refused at its next update",
                 metadata: ["stream": "\(record.id)", "pipelines": "\(remaining.clients.keys.sorted())"])
         }
-        LiveFolders(directory: settings.hlsDirectory).endPlaylists(of: record.id)
+        liveFolders.endPlaylists(of: record.id)
         // The publishers are the hooks' to record: the media state is returned as it was.
         return MediaStatus(state: StreamRecord.idleState, mediaState: record.mediaState)
     }
@@ -115,7 +117,7 @@ public struct LocalMediaPipeline: MediaPipeline {
 
     public func delete(_ record: StreamRecord) throws {
         if record.started || !Publishers(record.mediaState).isEmpty { dropPublishers(of: record.id) }
-        LiveFolders(directory: settings.hlsDirectory).remove(of: record.id)
+        liveFolders.remove(of: record.id)
     }
 
     public var internalEndpoints: [InternalEndpoint] {

@@ -210,18 +210,11 @@ final class Worker {
                 connection.framer = context.newFramer()
                 // Bytes after the request (a pipelined next one) go back to the connection first:
                 // once the request has run, the connection may belong to another thread.
-                var request = InputBuffer()
-                if inScratch {
-                    guard connection.input.append(UnsafeRawBufferPointer(rebasing: bytes[length...])) else {
-                        closeConnection(connection, on: loop)
-                        return nil
-                    }
-                } else {
-                    request = connection.input.take()
-                    guard connection.input.append(UnsafeRawBufferPointer(rebasing: bytes[length...])) else {
-                        closeConnection(connection, on: loop)
-                        return nil
-                    }
+                // Buffered bytes move out of the connection with the request they hold.
+                var request = inScratch ? InputBuffer() : connection.input.take()
+                guard connection.input.append(UnsafeRawBufferPointer(rebasing: bytes[length...])) else {
+                    closeConnection(connection, on: loop)
+                    return nil
                 }
                 let end = serve(connection, request: UnsafeRawBufferPointer(rebasing: bytes[0..<length]), framer: framer, on: loop)
                 request.release()
@@ -397,7 +390,6 @@ final class Worker {
         guard !loop.draining else { return }
         loop.draining = true
         loop.unwatch(context.wakeFd)
-        loop.nextSweep = 0
     }
 
     // MARK: - Log

@@ -87,7 +87,6 @@ enum Service {
     }()
 
     static func serve(configuration: Configuration, backends: Backends, reload: ConfigurationReload, environment: [String: String], logger: Logger) -> Int32 {
-
         let controller = StreamController(backends: backends, logger: logger)
         let api = StreamAPI(
             controller: controller,

@@ -84,6 +84,19 @@ class Stack:
         self.wait_ready()
         return self
 
+    def serve_through_nginx(self, service, name, timeout=10):
+        """nginx in front of a service the test started itself (spawn-fcgi, socket activation):
+        one create through it, then SIGTERM; stops nginx and returns the service's exit code."""
+        self.start_nginx()
+        try:
+            self.wait_ready()
+            assert requests.post(self.url("/streams"), json={"name": name}).status_code == 200
+        finally:
+            service.terminate()
+            code = service.wait(timeout=timeout)
+            self.stop()
+        return code
+
     def start_nginx(self):
         """nginx on the rendered configuration (render_nginx first), in the foreground as a child."""
         self.nginx = subprocess.Popen(

@@ -96,14 +96,9 @@ def test_systemd_socket_activation(tmp_path):
     log = open(tmp_path / "service.log", "wb")
     service = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ exec "$0"', binary()], env=env, close_fds=False,
                                preexec_fn=lambda: os.dup2(listener.fileno(), 3), stdout=log, stderr=log)
-    stack.start_nginx()
     try:
-        stack.wait_ready()
-        assert requests.post(stack.url("/streams"), json={"name": "activated"}).status_code == 200
+        code = stack.serve_through_nginx(service, "activated")
     finally:
-        service.terminate()
-        code = service.wait(timeout=10)
-        stack.stop()
         listener.close()
     assert code == 0, (tmp_path / "service.log").read_text()
     assert stack.socket.exists(), "systemd's socket is systemd's to remove"

@@ -22,6 +22,15 @@ def live_stream(stack, segment_length=2):
     return record, publisher
 
 
+def shut_down(stack, *publishers):
+    """Ends what a test started: its encoders still on air, then the stack (livestreamd must exit 0)."""
+    for publisher in publishers:
+        if publisher.poll() is None:
+            publisher.kill()
+            publisher.wait()
+    assert stack.stop()[0] == 0
+
+
 def archive_files(folder):
     return {path.name: path.stat().st_size for path in folder.iterdir() if path.suffix == ".ts"}
 
@@ -46,9 +55,7 @@ def test_stop_after_an_nginx_reload_disconnects_the_encoder_and_ends_the_archive
         time.sleep(6)
         assert archive_files(folder) == before, "the archive kept growing after stop"
     finally:
-        if publisher.poll() is None:
-            publisher.kill()
-        assert stack.stop()[0] == 0
+        shut_down(stack, publisher)
 
 
 def test_an_encoder_lost_while_livestreamd_was_down_can_publish_again(tmp_path_factory):
@@ -126,9 +133,7 @@ def test_a_stopped_stream_ends_its_playlist_and_delete_removes_its_folders(tmp_p
         assert not (stack.hls_dir / record["id"]).exists()
         assert requests.get(record["viewer_endpoint"]).status_code == 404
     finally:
-        if publisher.poll() is None:
-            publisher.kill()
-        assert stack.stop()[0] == 0
+        shut_down(stack, publisher)
 
 
 def test_an_archiver_that_cannot_archive_is_logged_and_on_the_record(tmp_path_factory):
@@ -150,9 +155,7 @@ def test_an_archiver_that_cannot_archive_is_logged_and_on_the_record(tmp_path_fa
         restarted = requests.post(stack.url(f"/streams/{record['id']}/start")).json()
         assert restarted["archive"]["last_error"] is None
     finally:
-        if publisher.poll() is None:
-            publisher.kill()
-        assert stack.stop()[0] == 0
+        shut_down(stack, publisher)
 
 
 def test_a_late_backup_lines_up_with_the_primary_in_the_archive(tmp_path_factory):
@@ -186,7 +189,4 @@ def test_a_late_backup_lines_up_with_the_primary_in_the_archive(tmp_path_factory
                                capture_output=True, text=True, timeout=60)
         assert abs(float(probe.stdout.strip()) - 12) <= 2 * length, probe.stdout + probe.stderr
     finally:
-        for publisher in (primary, backup):
-            if publisher.poll() is None:
-                publisher.kill()
-        assert stack.stop()[0] == 0
+        shut_down(stack, primary, backup)

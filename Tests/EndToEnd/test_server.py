@@ -87,15 +87,7 @@ def test_spawn_fcgi_socket_on_fd_0(tmp_path):
     stack.env.pop("LIVESTREAM_SERVER_SOCKET")
     process = subprocess.Popen(["spawn-fcgi", "-n", "-s", str(stack.socket), "-M", "0600", "--", binary()],
                                env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stack.start_nginx()
-    try:
-        stack.wait_ready()
-        assert requests.post(stack.url("/streams"), json={"name": "fd0"}).status_code == 200
-    finally:
-        process.terminate()
-        code = process.wait(timeout=5)
-        stack.stop()
-    assert code == 0
+    assert stack.serve_through_nginx(process, "fd0", timeout=5) == 0
 
 
 def test_without_a_socket_start_up_says_what_to_do(tmp_path):
