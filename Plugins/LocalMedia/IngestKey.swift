@@ -57,7 +57,9 @@ struct Publishers: Equatable {
 
     var isEmpty: Bool { clients.isEmpty }
 
-    func store(into mediaState: inout [String: JSONValue]) {
-        mediaState["publishers"] = .object(Dictionary(uniqueKeysWithValues: clients.map { (String($0.key), JSONValue.string($0.value)) }))
+    /// Stores the publishers in the record's media state and says which pipelines publish (`publishing`).
+    func store(into record: inout StreamRecord) {
+        record.mediaState["publishers"] = .object(Dictionary(uniqueKeysWithValues: clients.map { (String($0.key), JSONValue.string($0.value)) }))
+        record.publishing = clients.keys.sorted()
     }
 }

@@ -27,7 +27,7 @@ extension LocalMediaPipeline {
                 return
             }
             publishers.clients[pipeline] = client
-            publishers.store(into: &record.mediaState)
+            publishers.store(into: &record)
             accepted = true
         }
         guard accepted else { return refuse("second publisher on pipeline \(pipeline) of stream \(streamId)") }
@@ -45,7 +45,7 @@ extension LocalMediaPipeline {
         try updateMediaState(streamId) { record in
             var publishers = Publishers(record.mediaState)
             publishers.clients = publishers.clients.filter { $0.value != client }
-            publishers.store(into: &record.mediaState)
+            publishers.store(into: &record)
         }
         return InternalResponse(status: 200)
     }
@@ -78,19 +78,49 @@ extension LocalMediaPipeline {
         return InternalResponse(status: 200)
     }
 
-    /// `on_publish` of the HLS application: only the ingest application's relay, for a
-    /// stream with an accepted encoder on that pipeline, may publish live HLS.
-    func relay(_ request: InternalRequest) throws -> InternalResponse {
-        // The relay carries the token as its page URL; a local ffmpeg does not know it.
-        if let token = settings.internalToken, !constantTimeEquals(request.fields["pageurl"] ?? "", token) {
-            return refuse("publish into live HLS from outside the ingest application")
-        }
+    /// `on_publish` of the failover application: which pipeline's relay viewers see.
+    ///
+    /// The primary's relay is admitted; if the backup's relay holds the stream id there, it
+    /// is dropped first and the primary refused once (its relay retries within a second).
+    /// The backup's relay is admitted, renamed to the stream id, only while the primary has
+    /// no live encoder; until then it is refused quietly and retries every second.
+    func failover(_ request: InternalRequest) throws -> InternalResponse {
+        guard relayCarriesToken(request) else { return refuse("publish into the failover application from outside the ingest application") }
         guard let (streamId, pipeline) = IngestKey.parsePublicName(request.fields["name"] ?? ""), let record = try store.get(id: streamId),
-            record.started, Publishers(record.mediaState).clients[pipeline] != nil
+            record.started, let encoder = Publishers(record.mediaState).clients[pipeline]
+        else {
+            return refuse("a relay for a stream without an accepted encoder")
+        }
+        if pipeline == 1 {
+            if dropViewerRelay(of: streamId) {
+                logger.notice("viewers return to the primary pipeline", metadata: ["stream": "\(streamId)", "client": "\(encoder)"])
+                return InternalResponse(status: 403, body: "retry\n")
+            }
+            return InternalResponse(status: 200)
+        }
+        if let primary = Publishers(record.mediaState).clients[1], liveness.isAlive(primary) {
+            return InternalResponse(status: 403, body: "the primary publishes\n")
+        }
+        logger.notice("viewers follow the backup pipeline", metadata: ["stream": "\(streamId)", "client": "\(encoder)"])
+        return InternalResponse(status: 302, headers: [("Location", streamId)])
+    }
+
+    /// `on_publish` of the HLS application: only the failover application's relay, for a
+    /// stream with an accepted encoder, may publish live HLS.
+    func relay(_ request: InternalRequest) throws -> InternalResponse {
+        guard relayCarriesToken(request) else { return refuse("publish into live HLS from outside the ingest application") }
+        guard let (streamId, pipeline) = IngestKey.parsePublicName(request.fields["name"] ?? ""), pipeline == 1,
+            let record = try store.get(id: streamId), record.started, !Publishers(record.mediaState).isEmpty
         else {
             return refuse("publish into live HLS for a stream without an accepted encoder")
         }
         return InternalResponse(status: 200)
+    }
+
+    /// nginx-rtmp's relays carry the token as their page URL; a local ffmpeg does not know it.
+    private func relayCarriesToken(_ request: InternalRequest) -> Bool {
+        guard let token = settings.internalToken else { return true }
+        return constantTimeEquals(request.fields["pageurl"] ?? "", token)
     }
 
     private func drop(_ what: String) -> InternalResponse {

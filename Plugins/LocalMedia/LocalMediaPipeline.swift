@@ -77,7 +77,7 @@ public struct LocalMediaPipeline: MediaPipeline {
             rtmp1: base + IngestKey.make(streamId: streamId),
             rtmp2: base + IngestKey.make(streamId: streamId),
             viewerEndpoint: "\(settings.hlsURL)/\(streamId)/index.m3u8",
-            liveChannelId: streamId, liveInputId: streamId, packageChannelId: streamId, packageEndpointId: streamId)
+            liveChannelId: streamId, liveInputId: streamId, packageChannelId: streamId, packageEndpointId: streamId, publishing: [])
     }
 
     /// nginx-rtmp has no channel to start: the stream is RUNNING as soon as the hook accepts encoders.
@@ -123,7 +123,7 @@ public struct LocalMediaPipeline: MediaPipeline {
     public var internalEndpoints: [InternalEndpoint] {
         let hooks: [(String, @Sendable (InternalRequest) throws -> InternalResponse)] = [
             ("rtmp/publish", publish), ("rtmp/publish_done", publishDone), ("rtmp/archive", archiveTarget),
-            ("rtmp/update", update), ("rtmp/relay", relay), ("rtmp/archive_failed", archiveFailed),
+            ("rtmp/update", update), ("rtmp/failover", failover), ("rtmp/relay", relay), ("rtmp/archive_failed", archiveFailed),
         ]
         return hooks.map { path, handle in
             InternalEndpoint(path: path) { request in
@@ -145,10 +145,8 @@ public struct LocalMediaPipeline: MediaPipeline {
     /// Disconnects both pipelines' publishers; nginx being down means nobody is publishing.
     func dropPublishers(of streamId: String) {
         for pipeline in [1, 2] {
-            var url = "\(settings.controlURL)/drop/publisher?app=\(settings.ingestApp)&name=\(IngestKey.publicName(streamId: streamId, pipeline: pipeline))"
-            if let token = settings.internalToken { url += "&token=" + token }
             do {
-                let answer = try LoopbackHTTP.get(url)
+                let answer = try LoopbackHTTP.get(controlURL("drop/publisher", app: settings.ingestApp, name: IngestKey.publicName(streamId: streamId, pipeline: pipeline)))
                 if answer.status != 200 {
                     logger.warning("nginx-rtmp did not drop the publisher", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "status": "\(answer.status)"])
                 }
@@ -156,6 +154,24 @@ public struct LocalMediaPipeline: MediaPipeline {
                 logger.warning("cannot reach nginx-rtmp control", metadata: ["stream": "\(streamId)", "error": "\(error)"])
             }
         }
+    }
+
+    /// Drops the relay that publishes the stream to viewers (in the failover application); true if there was one.
+    func dropViewerRelay(of streamId: String) -> Bool {
+        do {
+            let answer = try LoopbackHTTP.get(controlURL("drop/publisher", app: "failover", name: streamId))
+            // rtmp_control answers the number of sessions it dropped.
+            return answer.status == 200 && (Int(answer.body.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0
+        } catch {
+            logger.warning("cannot reach nginx-rtmp control", metadata: ["stream": "\(streamId)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    private func controlURL(_ command: String, app: String, name: String) -> String {
+        var url = "\(settings.controlURL)/\(command)?app=\(app)&name=\(name)"
+        if let token = settings.internalToken { url += "&token=" + token }
+        return url
     }
 }
 

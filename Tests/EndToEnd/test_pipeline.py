@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from conftest import backend_stack
+from support.waiting import eventually
 
 SEGMENT = 4
 
@@ -148,10 +149,10 @@ def test_stop_disconnects_the_publisher_and_a_reconnect_is_refused(stack, stream
     sid = stream["id"]
     assert requests.post(stack.url(f"/streams/{sid}/start")).status_code == 200
     publisher = push(stream["rtmp2"], 60, size="320x240")
-    deadline = time.time() + 15
-    while time.time() < deadline and not (stack.hls_dir / f"{sid}-backup" / "index.m3u8").exists():
-        time.sleep(0.3)
-    assert (stack.hls_dir / f"{sid}-backup" / "index.m3u8").exists(), "the backup pipeline never went live"
+    # With the primary silent, viewers get the backup at the stream's viewer endpoint.
+    eventually(lambda: requests.get(stream["viewer_endpoint"]).status_code == 200, timeout=15, what="the backup pipeline live for viewers")
+    assert requests.get(stack.url(f"/streams/{sid}")).json()["publishing"] == [2]
+    assert not (stack.hls_dir / f"{sid}-backup").exists()
     stopped_at = time.time()
     assert requests.post(stack.url(f"/streams/{sid}/stop")).status_code == 200
     assert publisher.wait(timeout=15) != 0

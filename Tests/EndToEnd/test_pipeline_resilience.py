@@ -1,14 +1,16 @@
 """The local pipeline when nginx or livestreamd change under a live stream (real nginx-rtmp and ffmpeg)."""
+import re
 import signal
 import subprocess
 import time
+from urllib.parse import urljoin
 
 import pytest
 import requests
 
 from conftest import start_stack
 from support.waiting import eventually
-from test_pipeline import push, session_folder
+from test_pipeline import ffprobe, push, session_folder
 
 pytestmark = pytest.mark.pipeline
 
@@ -190,3 +192,72 @@ def test_a_late_backup_lines_up_with_the_primary_in_the_archive(tmp_path_factory
         assert abs(float(probe.stdout.strip()) - 12) <= 2 * length, probe.stdout + probe.stderr
     finally:
         shut_down(stack, primary, backup)
+
+
+def newest_segment(playlist_url):
+    """(sequence number, URL) of the newest segment of a live playlist."""
+    text = requests.get(playlist_url).text
+    sequence = int(re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text).group(1))
+    segments = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return sequence + len(segments) - 1, urljoin(playlist_url, segments[-1])
+
+
+def frame_width(url):
+    return ffprobe(url, "stream=width")["streams"][0]["width"]
+
+
+def test_viewers_follow_the_backup_while_the_primary_is_down_and_return_to_it(tmp_path_factory):
+    """Primary at 320x240, backup at 256x144: the viewer endpoint's newest segment says which one plays."""
+    stack = start_stack(tmp_path_factory)
+    length = 2
+    created = requests.post(stack.url("/streams"), json={"name": "failover", "segment_length": length}).json()
+    sid = created["id"]
+    assert created["publishing"] == []
+    record = requests.post(stack.url(f"/streams/{sid}/start")).json()
+    started = int(record["last_started"])
+    viewers = record["viewer_endpoint"]
+    primary = push(record["rtmp1"], 120, size="320x240")
+    backup = push(record["rtmp2"], 120, size="256x144")
+    returned = None
+    try:
+        eventually(lambda: requests.get(stack.url(f"/streams/{sid}")).json()["publishing"] == [1, 2], timeout=20, what="both pipelines publishing")
+        eventually(lambda: requests.get(viewers).status_code == 200, timeout=20, what="live HLS")
+        eventually(lambda: frame_width(newest_segment(viewers)[1]) == 320, timeout=10, what="the primary for viewers")
+        time.sleep(4)
+        before, _ = newest_segment(viewers)
+        primary.kill()
+        killed = time.time() - started
+        # The playlist keeps advancing within 3 segment durations, now with the backup's pictures.
+        eventually(lambda: newest_segment(viewers)[0] > before, timeout=3 * 2, what="the viewer playlist advancing after the primary died")
+        eventually(lambda: frame_width(newest_segment(viewers)[1]) == 256, timeout=3 * 2, what="the backup for viewers")
+        assert requests.get(stack.url(f"/streams/{sid}")).json()["publishing"] == [2]
+        time.sleep(6)
+        # The primary comes back: viewers return to it.
+        returned = push(record["rtmp1"], 120, size="320x240")
+        eventually(lambda: frame_width(newest_segment(viewers)[1]) == 320, timeout=15, what="viewers back on the primary")
+        back = time.time() - started
+        assert requests.get(stack.url(f"/streams/{sid}")).json()["publishing"] == [1, 2]
+        time.sleep(6)
+        assert requests.post(stack.url(f"/streams/{sid}/stop")).status_code == 200
+        assert requests.get(viewers).text.rstrip().endswith("#EXT-X-ENDLIST")
+        assert not (stack.hls_dir / f"{sid}-backup").exists(), "the backup has no viewer folder of its own"
+
+        # A clip across the primary's absence: its middle comes from the backup, in the right place in time.
+        folder = session_folder(stack, record)
+        clip_start, clip_end = int(killed) - 4, int(back) + 2
+        split = requests.post(stack.url(f"/streams/{sid}/split"),
+                              json={"session_id": record["current_session_id"], "timestamp_list": [{"start": clip_start, "end": clip_end}], "name_modifier": "gap"})
+        assert split.status_code == 200, split.text
+        playlist = stack.archive_dir / split.json()["indexes"][0]
+        names = [line for line in playlist.read_text().splitlines() if line.endswith(".ts")]
+        assert any(name.startswith("_2-") for name in names), names
+        for name in names:
+            ended = (folder / name).stat().st_mtime - started  # a segment's file is last written when it closes
+            assert clip_start - length <= ended <= clip_end + 3 * length, f"{name} closed at {ended:.1f} s, outside the clip"
+            if killed + 2 * length <= ended <= back - length:
+                assert name.startswith("_2-") and frame_width(str(folder / name)) == 256, f"{name} at {ended:.1f} s is not the backup's"
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(playlist)],
+                               capture_output=True, text=True, timeout=60)
+        assert abs(float(probe.stdout.strip()) - (clip_end - clip_start)) <= 2 * length, probe.stdout + probe.stderr
+    finally:
+        shut_down(stack, *[p for p in (primary, backup, returned) if p])

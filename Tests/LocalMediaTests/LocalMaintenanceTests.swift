@@ -25,7 +25,7 @@ struct LocalMaintenanceTests {
         record.started = started
         var state = Publishers([:])
         state.clients = publishers
-        state.store(into: &record.mediaState)
+        state.store(into: &record)
         if let archive {
             record.currentSessionId = "s"
             record.archivesPath = ["s": "file://" + archive + "/"]

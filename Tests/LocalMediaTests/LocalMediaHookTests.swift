@@ -95,6 +95,29 @@ struct LocalMediaHookTests {
         #expect(try call("rtmp/update", ["call": "update_publish", "name": key, "clientid": "1"]).status == 403)
     }
 
+    @Test func viewersGetTheBackupOnlyWhileThePrimaryHasNoLiveEncoder() throws {
+        let record = try stream(started: true)
+        let primaryKey = IngestKey.key(inURL: record.rtmp1)
+        let backupKey = IngestKey.key(inURL: record.rtmp2)
+        #expect(try call("rtmp/failover", ["name": record.id + "-backup"]).status == 403, "no backup encoder yet")
+        #expect(try call("rtmp/publish", ["app": "live", "name": primaryKey, "clientid": "1"]).status == 302)
+        #expect(try call("rtmp/publish", ["app": "live", "name": backupKey, "clientid": "2"]).status == 302)
+        #expect(try store.get(id: record.id)!.publishing == [1, 2])
+        // nginx's control is unreachable here: no backup relay to take the name back from.
+        #expect(try call("rtmp/failover", ["name": record.id]).status == 200)
+        #expect(try call("rtmp/failover", ["name": record.id + "-backup"]).status == 403, "the primary publishes")
+        #expect(try call("rtmp/publish_done", ["name": primaryKey, "clientid": "1"]).status == 200)
+        #expect(try store.get(id: record.id)!.publishing == [2])
+        #expect(try call("rtmp/failover", ["name": record.id + "-backup"]) == InternalResponse(status: 302, headers: [("Location", record.id)]))
+        #expect(try call("rtmp/relay", ["name": record.id]).status == 200)
+        #expect(try call("rtmp/relay", ["name": record.id + "-backup"]).status == 403, "live HLS is published under the stream id only")
+        // A primary whose publish_done was lost counts as gone once it stops reporting.
+        #expect(try call("rtmp/publish", ["app": "live", "name": primaryKey, "clientid": "3"]).status == 302)
+        #expect(try call("rtmp/failover", ["name": record.id + "-backup"]).status == 403)
+        clock.advance(.seconds(7))
+        #expect(try call("rtmp/failover", ["name": record.id + "-backup"]).status == 302)
+    }
+
     @Test func updatesDropPublishersAndPlayersOfStoppedStreams() throws {
         var record = try stream(started: true)
         let key = IngestKey.key(inURL: record.rtmp2)

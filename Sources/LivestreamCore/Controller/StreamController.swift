@@ -51,6 +51,7 @@ public struct StreamController: Sendable {
         record.ssmPaths = resources.ssmPaths
         record.state = resources.state
         record.mediaState = resources.mediaState
+        record.publishing = resources.publishing
         do {
             return try store.create(record)
         } catch {

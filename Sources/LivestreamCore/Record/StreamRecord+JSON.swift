@@ -5,7 +5,7 @@ extension StreamRecord {
         "viewer_endpoint_cloudfront", "rtmp_ivs", "ivs_viewer_endpoint", "ecs_asg_count", "last_update",
         "last_started", "last_stopped", "started", "current_session_id", "archives_path", "live_channel_id",
         "live_input_id", "package_channel_id", "package_endpoint_id", "ssm_paths", "cloudfront_associated",
-        "key_rotation_interval", "startover_window_seconds", "state", "archive",
+        "key_rotation_interval", "startover_window_seconds", "state", "archive", "publishing",
     ]
 
     /// Names reserved for the service's own bookkeeping in storage backends; ignored when clients send them.
@@ -43,12 +43,17 @@ extension StreamRecord {
         object["key_rotation_interval"] = .int(Int64(keyRotationInterval))
         object["startover_window_seconds"] = .int(Int64(startoverWindowSeconds))
         object["archive"] = archiveObject
+        object["publishing"] = publishingValue
         return .object(object)
     }
 
     /// `{"last_error", "last_error_at"}`: what the archiver last reported failing, and when.
     var archiveObject: JSONValue {
         ["last_error": archiveLastError.map(JSONValue.string) ?? .null, "last_error_at": archiveLastErrorAt.map(JSONValue.string) ?? .null]
+    }
+
+    var publishingValue: JSONValue {
+        publishing.map { .array($0.map { .int(Int64($0)) }) } ?? .null
     }
 
     /// Reads a record from its contract representation, as stored by this service or the old deployment.
@@ -90,6 +95,7 @@ extension StreamRecord {
             archiveLastError = try health.string("last_error")
             archiveLastErrorAt = try health.timestamp("last_error_at")
         }
+        publishing = try fields.intList("publishing")
         extra = object.filter { !StreamRecord.contractFields.contains($0.key) && !StreamRecord.isReservedFieldName($0.key) }
         self.mediaState = mediaState
         self.version = version
@@ -167,6 +173,17 @@ private struct FieldReader {
             result[name] = s
         }
         return result
+    }
+
+    func intList(_ key: String) throws(RecordDecodingError) -> [Int]? {
+        guard let value = value(key) else { return nil }
+        guard case .array(let elements) = value else {
+            throw RecordDecodingError(field: key, reason: "expected an array, found \(value.typeName)")
+        }
+        return try elements.map { element throws(RecordDecodingError) in
+            guard case .int(let i) = element else { throw RecordDecodingError(field: key, reason: "expected integers, found \(element.typeName)") }
+            return Int(i)
+        }
     }
 
     func stringList(_ key: String) throws(RecordDecodingError) -> [String] {

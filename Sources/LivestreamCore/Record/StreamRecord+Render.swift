@@ -22,6 +22,7 @@ extension StreamRecord {
             ("name", { JSONValue.writeString(name, to: &$0) }),
             ("package_channel_id", { JSONValue.writeString(packageChannelId, to: &$0) }),
             ("package_endpoint_id", { JSONValue.writeString(packageEndpointId, to: &$0) }),
+            ("publishing", { publishingValue.write(to: &$0) }),
             ("rtmp1", { JSONValue.writeString(rtmp1, to: &$0) }),
             ("rtmp2", { JSONValue.writeString(rtmp2, to: &$0) }),
             ("rtmp_ivs", { JSONValue.writeString("", to: &$0) }),

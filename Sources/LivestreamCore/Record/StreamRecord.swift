@@ -28,10 +28,12 @@ public struct StreamRecord: Sendable, Equatable {
     public var cloudfrontAssociated: Bool
     public var keyRotationInterval: Int
     public var startoverWindowSeconds: Int
-    /// Client fields that are not part of the contract; kept and returned as given.
     /// The last failure the archiver reported for the current session, and when (epoch seconds); nil: none.
     public var archiveLastError: String?
     public var archiveLastErrorAt: String?
+    /// The pipelines (1 primary, 2 backup) with a connected encoder, ascending; nil where the media backend cannot tell.
+    public var publishing: [Int]?
+    /// Client fields that are not part of the contract; kept and returned as given.
     public var extra: [String: JSONValue]
     /// State a media plugin keeps with the stream (never returned by the API).
     public var mediaState: [String: JSONValue]

@@ -60,12 +60,15 @@ public struct MediaResources: Sendable, Equatable {
     /// The new channel's state.
     public var state: String
     public var mediaState: [String: JSONValue]
+    /// `[]` when the backend reports which pipelines publish (`StreamRecord.publishing`); nil when it cannot tell.
+    public var publishing: [Int]?
 
     public init(
         rtmp1: String, rtmp2: String, viewerEndpoint: String, liveChannelId: String, liveInputId: String,
         packageChannelId: String, packageEndpointId: String, ssmPaths: [String] = [], state: String = StreamRecord.idleState,
-        mediaState: [String: JSONValue] = [:]
+        mediaState: [String: JSONValue] = [:], publishing: [Int]? = nil
     ) {
+        self.publishing = publishing
         self.rtmp1 = rtmp1
         self.rtmp2 = rtmp2
         self.viewerEndpoint = viewerEndpoint
