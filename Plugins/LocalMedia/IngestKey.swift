@@ -57,9 +57,11 @@ struct Publishers: Equatable {
 
     var isEmpty: Bool { clients.isEmpty }
 
-    /// Stores the publishers in the record's media state and says which pipelines publish (`publishing`).
+    /// Stores the publishers in the record's media state and says which pipelines publish (`publishing`);
+    /// a stop waiting for its last publisher to go (`STOPPING`) is then complete.
     func store(into record: inout StreamRecord) {
         record.mediaState["publishers"] = .object(Dictionary(uniqueKeysWithValues: clients.map { (String($0.key), JSONValue.string($0.value)) }))
         record.publishing = clients.keys.sorted()
+        if clients.isEmpty && !record.started && record.state == LocalMediaPipeline.stoppingState { record.state = StreamRecord.idleState }
     }
 }

@@ -2,8 +2,11 @@ import Foundation
 import LivestreamCore
 import Logging
 
-/// The local pipeline's background round: stalled archives and old live folders.
+/// The local pipeline's background round: lost publishers, stalled archives and old live folders.
 ///
+/// - A publisher slot whose publisher nginx-rtmp no longer has (its `on_publish_done` was
+///   lost while livestreamd was down) is freed: the first round runs soon after start-up.
+///   This also completes a stop that was waiting for it (`STOPPING`).
 /// - A stream whose encoder publishes but whose archive got no new segment (nor segment
 ///   list entry) for 2 x `segment_length` is logged as a warning, once per stall.
 /// - Live HLS folders of streams that are stopped (or deleted) are removed once nothing
@@ -13,12 +16,19 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
     private let store: any StreamStore
     private let folders: LiveFolders
     private let liveness: PublisherLiveness
+    private let nginxPublishers: @Sendable () -> Set<String>?
     private let keep: Duration
     private let logger: Logger
     /// (stream, pipeline) already warned about; only the maintenance thread touches it.
     private var warned: Set<String> = []
+    private var rounds = 0
+    private var statUnreadableLogged = false
 
-    init(store: any StreamStore, folders: LiveFolders, liveness: PublisherLiveness, keep: Duration, logger: Logger) {
+    init(
+        store: any StreamStore, folders: LiveFolders, liveness: PublisherLiveness, nginxPublishers: @escaping @Sendable () -> Set<String>?,
+        keep: Duration, logger: Logger
+    ) {
+        self.nginxPublishers = nginxPublishers
         self.store = store
         self.folders = folders
         self.liveness = liveness
@@ -29,6 +39,7 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
     func runRound() -> Duration {
         do {
             let records = try store.list(limit: nil, after: nil).records
+            try freeSlotsOfGonePublishers(records)
             checkArchives(records)
             for folder in folders.staleFolders(of: records, olderThan: keep) {
                 folders.removeFolder(named: folder)
@@ -37,7 +48,30 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
         } catch {
             logger.warning("local pipeline maintenance failed; retrying", metadata: ["error": "\(error)"])
         }
-        return .seconds(30)
+        rounds += 1
+        // The second round comes once every live publisher has had time to report after a start-up.
+        return rounds == 1 ? .seconds(2 * PublisherLiveness.nginxUpdateSeconds) : .seconds(30)
+    }
+
+    /// Frees the slots of publishers that nginx-rtmp no longer has.
+    func freeSlotsOfGonePublishers(_ records: [StreamRecord]) throws {
+        let held = records.filter { !Publishers($0.mediaState).isEmpty }
+        guard !held.isEmpty else { return }
+        let listed = nginxPublishers()
+        if listed == nil && !statUnreadableLogged {
+            logger.warning("cannot read nginx-rtmp's stat page (media.local.stat_url): lost publishers are freed after three silent update intervals instead")
+        }
+        statUnreadableLogged = listed == nil
+        for record in held {
+            let gone = Publishers(record.mediaState).clients.filter { liveness.isGone($0.value, listedByNginx: listed) }
+            guard !gone.isEmpty else { continue }
+            _ = try store.update(id: record.id) { current in
+                var publishers = Publishers(current.mediaState)
+                publishers.clients = publishers.clients.filter { gone[$0.key] != $0.value }
+                publishers.store(into: &current)
+            }
+            logger.notice("freed the publisher slots of encoders nginx-rtmp no longer has", metadata: ["stream": "\(record.id)", "pipelines": "\(gone.keys.sorted())"])
+        }
     }
 
     /// (stream id, pipeline) of publishing streams whose archive has stalled, as of `now`.

@@ -14,11 +14,13 @@ extension LocalMediaPipeline {
             return refuse("publish with an unknown stream key")
         }
         guard record.started else { return refuse("publish to stopped stream \(streamId)") }
+        // A busy slot: ask nginx-rtmp whether its publisher is still there.
+        let listed = Publishers(record.mediaState).clients[pipeline] == nil ? nil : nginxPublishers()
         var accepted = false
         try updateMediaState(streamId) { record in
             var publishers = Publishers(record.mediaState)
-            if let holder = publishers.clients[pipeline], !liveness.isAlive(holder) {
-                // Its on_publish_done was lost (livestreamd was down): nginx-rtmp no longer reports it.
+            if let holder = publishers.clients[pipeline], liveness.isGone(holder, listedByNginx: listed) {
+                // Its on_publish_done was lost (livestreamd was down): nginx-rtmp no longer has it.
                 logger.notice("freed a publisher slot whose publisher is gone", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "client": "\(holder)"])
                 publishers.clients[pipeline] = nil
             }

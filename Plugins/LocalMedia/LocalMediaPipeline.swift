@@ -22,12 +22,18 @@ public struct LocalMediaPipeline: MediaPipeline {
         public var hlsURL: String
         /// `rtmp_control` base on the loopback listener.
         public var controlURL: String
+        /// `rtmp_stat` on the loopback listener.
+        public var statURL: String
         /// The secret nginx's hooks, relay and control endpoints share with livestreamd (nil: none, any local process may call them).
         public var internalToken: String?
         /// nginx-rtmp's `hls_path`, where livestreamd ends playlists and removes folders (nil: it does neither).
         public var hlsDirectory: String?
 
-        public init(rtmpURL: String, ingestApp: String, hlsURL: String, controlURL: String, internalToken: String? = nil, hlsDirectory: String? = nil) {
+        public init(
+            rtmpURL: String, ingestApp: String, hlsURL: String, controlURL: String, statURL: String = "http://127.0.0.1:8081/stat", internalToken: String? = nil,
+            hlsDirectory: String? = nil
+        ) {
+            self.statURL = statURL
             self.rtmpURL = rtmpURL.hasSuffix("/") ? String(rtmpURL.dropLast()) : rtmpURL
             self.ingestApp = ingestApp
             self.hlsURL = hlsURL.hasSuffix("/") ? String(hlsURL.dropLast()) : hlsURL
@@ -50,16 +56,22 @@ public struct LocalMediaPipeline: MediaPipeline {
     let liveFolders: LiveFolders
     /// Epoch seconds now (injectable for tests).
     let wallClock: @Sendable () -> Double
+    /// The client ids nginx-rtmp's stat page lists as publishing in the ingest application (nil: cannot tell).
+    let nginxPublishers: @Sendable () -> Set<String>?
 
     /// - Parameters:
     ///   - clock: now, for publisher liveness (injectable for tests).
     ///   - wallClock: epoch seconds now, for the archive's wall-clock segment counters.
+    ///   - nginxPublishers: replaces reading `settings.statURL` (tests).
     public init(
         settings: Settings, store: any StreamStore, archive: any ArchiveStore, logger: Logger, stopConfirmation: Duration = .seconds(6),
         keepStoppedLiveFolders: Duration = .seconds(3600), clock: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, nginxPublishers: (@Sendable () -> Set<String>?)? = nil
     ) {
         self.wallClock = wallClock
+        let stat = NginxStat(url: settings.statURL + (settings.internalToken.map { "?token=" + $0 } ?? ""), app: settings.ingestApp)
+        let nginxPublishers = nginxPublishers ?? { stat.publishingClients() }
+        self.nginxPublishers = nginxPublishers
         self.settings = settings
         self.store = store
         self.archive = archive
@@ -68,7 +80,8 @@ public struct LocalMediaPipeline: MediaPipeline {
         self.liveness = liveness
         self.stopConfirmation = stopConfirmation
         liveFolders = LiveFolders(directory: settings.hlsDirectory)
-        maintenance = LocalMaintenance(store: store, folders: liveFolders, liveness: liveness, keep: keepStoppedLiveFolders, logger: logger)
+        maintenance = LocalMaintenance(
+            store: store, folders: liveFolders, liveness: liveness, nginxPublishers: nginxPublishers, keep: keepStoppedLiveFolders, logger: logger)
     }
 
     public func create(streamId: String, segmentLength: Int) throws -> MediaResources {
@@ -101,15 +114,19 @@ public struct LocalMediaPipeline: MediaPipeline {
             Thread.sleep(forTimeInterval: 0.1)
             remaining = Publishers((try store.get(id: record.id))?.mediaState ?? [:])
         }
-        if !remaining.isEmpty {
-            logger.warning(
-                "stream stopped, but nginx-rtmp still holds a publisher; it is refused at its next update",
-                metadata: ["stream": "\(record.id)", "pipelines": "\(remaining.clients.keys.sorted())"])
-        }
         liveFolders.endPlaylists(of: record.id)
         // The publishers are the hooks' to record: the media state is returned as it was.
+        guard remaining.isEmpty else {
+            logger.warning(
+                "stream stopped, but nginx-rtmp has not confirmed that its encoders are gone; the record says STOPPING until it does",
+                metadata: ["stream": "\(record.id)", "pipelines": "\(remaining.clients.keys.sorted())"])
+            return MediaStatus(state: LocalMediaPipeline.stoppingState, mediaState: record.mediaState)
+        }
         return MediaStatus(state: StreamRecord.idleState, mediaState: record.mediaState)
     }
+
+    /// A stopped stream whose encoders nginx-rtmp has not yet reported gone.
+    static let stoppingState = "STOPPING"
 
     public func updatePackaging(_ record: StreamRecord, startoverWindowSeconds: Int, keyRotationInterval: Int) throws {
         // nginx's HLS has no startover window or key rotation; the values are only stored.
@@ -186,6 +203,9 @@ public enum LocalMediaPlugin {
             help: "nginx-rtmp's hls_path (render.sh's HLS_DIR): stop ends the playlists there (#EXT-X-ENDLIST), delete removes the folders"),
         ConfigOption("media.local.control_url", .string, default: "http://127.0.0.1:8081/control", help: "nginx-rtmp rtmp_control base (loopback listener)"),
         ConfigOption(
+            "media.local.stat_url", .string, default: "http://127.0.0.1:8081/stat",
+            help: "nginx-rtmp rtmp_stat (loopback listener): which publishers nginx still holds, to free the slots of lost ones"),
+        ConfigOption(
             "media.local.live_folder_keep_seconds", .integer(0...31_536_000), default: "3600",
             help: "how long the live HLS folders of a stopped stream stay after their last write (then the background round removes them)"),
         ConfigOption(
@@ -205,6 +225,7 @@ public enum LocalMediaPlugin {
             let settings = LocalMediaPipeline.Settings(
                 rtmpURL: try config.requiredString("media.local.rtmp_url"), ingestApp: try config.requiredString("media.local.ingest_app"),
                 hlsURL: try config.requiredString("media.local.hls_url"), controlURL: try config.requiredString("media.local.control_url"),
+                statURL: try config.requiredString("media.local.stat_url"),
                 internalToken: config.string("media.local.internal_token"), hlsDirectory: config.string("media.local.hls_directory"))
             if settings.internalToken == nil {
                 context.logger.warning("media.local.internal_token is unset: any local process can call the nginx-rtmp hooks and publish into live HLS")

@@ -48,8 +48,20 @@ final class PublisherLiveness: Sendable {
 
     /// False once the client has not reported for three update intervals.
     func isAlive(_ client: String) -> Bool {
-        let instant = now()
-        let last = lastSeen.withLock { $0[client] } ?? started
-        return instant - last < silence
+        !isGone(client, listedByNginx: nil)
+    }
+
+    /// Whether the publisher is gone: unheard of for three update intervals, or, when
+    /// nginx-rtmp's stat page was read (`listedByNginx`), absent from it and unheard of for
+    /// one interval and a second (a publisher held by an older worker after a reload is
+    /// missing from the page but still reports). A client the page lists counts as seen.
+    func isGone(_ client: String, listedByNginx listed: Set<String>?) -> Bool {
+        if listed?.contains(client) == true {
+            seen(client)
+            return false
+        }
+        let silent = now() - (lastSeen.withLock { $0[client] } ?? started)
+        if silent >= silence { return true }
+        return listed != nil && silent > silence / 3 + .seconds(1)
     }
 }

@@ -61,6 +61,7 @@ class Stack:
             "LIVESTREAM_MEDIA_LOCAL_RTMP_URL": f"rtmp://127.0.0.1:{self.rtmp_port}",
             "LIVESTREAM_MEDIA_LOCAL_HLS_URL": f"{self.base}/hls",
             "LIVESTREAM_MEDIA_LOCAL_CONTROL_URL": f"http://127.0.0.1:{self.internal_port}/control",
+            "LIVESTREAM_MEDIA_LOCAL_STAT_URL": f"http://127.0.0.1:{self.internal_port}/stat",
             "LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN": self.internal_token,
             "LIVESTREAM_MEDIA_LOCAL_HLS_DIRECTORY": str(self.hls_dir),
         })

@@ -61,8 +61,53 @@ struct LocalMaintenanceTests {
         liveness.accepted("c2", at: Date().addingTimeInterval(-120))
         liveness.accepted("c3", at: Date().addingTimeInterval(-3))
         let maintenance = LocalMaintenance(
-            store: MemoryStreamStore(), folders: LiveFolders(directory: nil), liveness: liveness, keep: .seconds(3600), logger: Logger(label: "test"))
+            store: MemoryStreamStore(), folders: LiveFolders(directory: nil), liveness: liveness, nginxPublishers: { nil }, keep: .seconds(3600),
+            logger: Logger(label: "test"))
         let found = maintenance.stalledArchives([stalled, healthy, newcomer])
         #expect(found.map(\.0) == [stalled.id] && found.map(\.1) == [1])
+    }
+
+    @Test func slotsOfPublishersNginxNoLongerHasAreFreedAfterAStartUp() throws {
+        let clock = ManualClock()
+        let liveness = PublisherLiveness(updateInterval: .seconds(2), now: { clock.now })
+        let store = MemoryStreamStore()
+        let live = try store.create(record(started: true, publishers: [1: "held", 2: "lost"]))
+        var stopping = record(started: false, publishers: [1: "gone"])
+        stopping.state = LocalMediaPipeline.stoppingState
+        stopping = try store.create(stopping)
+        let maintenance = LocalMaintenance(
+            store: store, folders: LiveFolders(directory: nil), liveness: liveness, nginxPublishers: { ["held"] }, keep: .seconds(3600),
+            logger: Logger(label: "test"))
+        // Right after a start-up, absence from the stat page is not enough: an older worker may still report.
+        #expect(maintenance.runRound() == .seconds(4))
+        #expect(Publishers(try store.get(id: live.id)!.mediaState).clients == [1: "held", 2: "lost"])
+        clock.advance(.seconds(4))
+        #expect(maintenance.runRound() == .seconds(30))
+        let after = try #require(try store.get(id: live.id))
+        #expect(Publishers(after.mediaState).clients == [1: "held"] && after.publishing == [1])
+        let stopped = try #require(try store.get(id: stopping.id))
+        #expect(stopped.publishing == [] && stopped.state == StreamRecord.idleState, "the stop completes once its last publisher is gone")
+    }
+}
+
+struct NginxStatTests {
+    /// The shape of nginx-rtmp's rtmp_stat page (trimmed), with a publisher in the ingest
+    /// application, the archiver playing there, and the relay publishing elsewhere.
+    let page = """
+        <?xml version="1.0" encoding="utf-8" ?><rtmp><nginx_version>1.26.3</nginx_version><server>\
+        <application><name>live</name><live><stream><name>abc</name><time>5000</time>\
+        <client><id>7</id><address>127.0.0.1</address><time>5000</time><dropped>0</dropped><publishing/><active/></client>\
+        <client><id>9</id><address>127.0.0.1</address><time>4000</time><dropped>0</dropped><active/></client>\
+        </stream><nclients>2</nclients></live></application>\
+        <application><name>failover</name><live><stream><name>abc</name>\
+        <client><id>8</id><address>127.0.0.1</address><publishing/><active/></client></stream></live></application>\
+        </server></rtmp>
+        """
+
+    @Test func listsThePublishersOfOneApplication() {
+        #expect(NginxStat.publishingClients(in: page, app: "live") == ["7"])
+        #expect(NginxStat.publishingClients(in: page, app: "failover") == ["8"])
+        #expect(NginxStat.publishingClients(in: page, app: "other") == [])
+        #expect(NginxStat.publishingClients(in: "<html>403</html>", app: "live") == nil)
     }
 }

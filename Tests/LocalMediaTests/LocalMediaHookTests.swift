@@ -18,18 +18,28 @@ final class ManualClock: Sendable {
     }
 }
 
+/// nginx-rtmp's stat page as a test sets it.
+final class StatPage: Sendable {
+    private let clients = Mutex<Set<String>?>(nil)
+    func withLock<T>(_ body: (inout Set<String>?) -> T) -> T { clients.withLock { body(&$0) } }
+}
+
 struct LocalMediaHookTests {
     let store = MemoryStreamStore()
     let archive = MemoryArchiveStore()
     let clock = ManualClock()
     let media: LocalMediaPipeline
 
+    /// What nginx-rtmp's stat page lists as publishing (nil: unreachable).
+    let listed = StatPage()
+
     init() {
         let clock = self.clock
+        let listed = self.listed
         media = LocalMediaPipeline(
             settings: .init(rtmpURL: "rtmp://127.0.0.1:1935/", ingestApp: "live", hlsURL: "http://h/hls/", controlURL: "http://127.0.0.1:9/control"),
             store: store, archive: archive, logger: Logger(label: "test"), stopConfirmation: .zero, clock: { clock.now },
-            wallClock: { clock.epochSeconds })
+            wallClock: { clock.epochSeconds }, nginxPublishers: { listed.withLock { $0 } })
     }
 
     func stream(started: Bool) throws -> StreamRecord {
@@ -116,6 +126,32 @@ struct LocalMediaHookTests {
         #expect(try call("rtmp/failover", ["name": record.id + "-backup"]).status == 403)
         clock.advance(.seconds(7))
         #expect(try call("rtmp/failover", ["name": record.id + "-backup"]).status == 302)
+    }
+
+    @Test func aBusySlotIsFreedWhenNginxNoLongerListsItsPublisher() throws {
+        let record = try stream(started: true)
+        let key = IngestKey.key(inURL: record.rtmp1)
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "1"]).status == 302)
+        clock.advance(.seconds(4))
+        listed.withLock { $0 = ["1"] }
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "2"]).status == 403, "nginx still has client 1")
+        clock.advance(.seconds(4))
+        listed.withLock { $0 = [] }
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "2"]).status == 302, "gone from nginx, silent for 4 s")
+    }
+
+    @Test func aStopNginxCannotConfirmSaysStoppingUntilThePublisherIsGone() throws {
+        var record = try stream(started: true)
+        let key = IngestKey.key(inURL: record.rtmp2)
+        #expect(try call("rtmp/publish", ["app": "live", "name": key, "clientid": "4"]).status == 302)
+        record = try #require(try store.update(id: record.id) { $0.started = false })
+        // Control is unreachable here and the publisher stays: the stop cannot be confirmed.
+        let status = try media.stop(record)
+        #expect(status.state == LocalMediaPipeline.stoppingState)
+        record = try #require(try store.update(id: record.id) { $0.state = status.state })
+        #expect(try call("rtmp/publish_done", ["name": key, "clientid": "4"]).status == 200)
+        let done = try #require(try store.get(id: record.id))
+        #expect(done.state == StreamRecord.idleState && done.publishing == [])
     }
 
     @Test func updatesDropPublishersAndPlayersOfStoppedStreams() throws {
