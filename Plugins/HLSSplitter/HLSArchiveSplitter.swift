@@ -5,24 +5,24 @@ import LivestreamCore
 ///
 /// One pipeline per playlist: the one holding most of the range's segments (pipeline 1
 /// on a tie); a segment it lacks is taken from the other pipeline. A switch of pipeline
-/// or a hole in the counters is marked `#EXT-X-DISCONTINUITY`.
+/// or a hole in the counters is marked `#EXT-X-DISCONTINUITY`. A range no segment overlaps
+/// gets a playlist without segments, as the old deployment wrote it.
 public struct HLSArchiveSplitter: ArchiveSplitter {
     public init() {}
 
-    public func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String?] {
+    public func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String] {
         let timeline = SessionTimeline(segments: segments, nominalSegmentLength: nominalSegmentLength)
-        return ranges.map { playlist(timeline.overlapping($0)) }
+        return ranges.map { playlist(timeline.overlapping($0), nominalSegmentLength: nominalSegmentLength) }
     }
 
-    private func playlist(_ slots: [SessionTimeline.Slot]) -> String? {
-        guard !slots.isEmpty else { return nil }
+    private func playlist(_ slots: [SessionTimeline.Slot], nominalSegmentLength: Int) -> String {
         let onPrimary = slots.filter { $0.segments[1] != nil }.count
         let onBackup = slots.filter { $0.segments[2] != nil }.count
         let chosen = onBackup > onPrimary ? 2 : 1
         let other = 3 - chosen
 
         var body = ""
-        var longest = 0.0
+        var longest = slots.isEmpty ? Double(nominalSegmentLength) : 0.0
         var previous: (counter: Int, pipeline: Int)?
         for slot in slots {
             guard let segment = slot.segments[chosen] ?? slot.segments[other] else { continue }

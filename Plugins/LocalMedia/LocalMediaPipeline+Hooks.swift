@@ -94,7 +94,11 @@ extension LocalMediaPipeline {
             return refuse("a relay for a stream without an accepted encoder")
         }
         if pipeline == 1 {
-            if dropViewerRelay(of: streamId) {
+            // Only when the backup was admitted last: asking nginx costs a round trip to its busy worker.
+            guard record.mediaState[Self.viewersFollowBackup] != nil else { return InternalResponse(status: 200) }
+            let dropped = dropViewerRelay(of: streamId)
+            try updateMediaState(streamId) { $0.mediaState[Self.viewersFollowBackup] = nil }
+            if dropped {
                 logger.notice("viewers return to the primary pipeline", metadata: ["stream": "\(streamId)", "client": "\(encoder)"])
                 return InternalResponse(status: 403, body: "retry\n")
             }
@@ -103,9 +107,13 @@ extension LocalMediaPipeline {
         if let primary = Publishers(record.mediaState).clients[1], liveness.isAlive(primary) {
             return InternalResponse(status: 403, body: "the primary publishes\n")
         }
+        try updateMediaState(streamId) { $0.mediaState[Self.viewersFollowBackup] = .bool(true) }
         logger.notice("viewers follow the backup pipeline", metadata: ["stream": "\(streamId)", "client": "\(encoder)"])
         return InternalResponse(status: 302, headers: [("Location", streamId)])
     }
+
+    /// Media state key set while the backup's relay may hold the viewers' name.
+    static let viewersFollowBackup = "viewers_follow_backup"
 
     /// `on_publish` of the HLS application: only the failover application's relay, for a
     /// stream with an accepted encoder, may publish live HLS.

@@ -48,6 +48,23 @@ struct ChannelTemplate: Sendable {
         self.body = body
     }
 
+    /// The destination ids an existing channel's archive output groups write to.
+    ///
+    /// Found through `encoderSettings.outputGroups[].outputGroupSettings.archiveGroupSettings`,
+    /// whatever the destinations are called: the old deployment's channels name theirs
+    /// `Archive` (and `MediaPackage`). A channel without archive groups gives `[]`.
+    static func archiveDestinationIds(ofChannel channel: [String: JSONValue]) -> [String] {
+        let groups = channel["encoderSettings"]?.objectValue?["outputGroups"]?.arrayValue ?? []
+        var ids: [String] = []
+        for group in groups {
+            guard let archive = group.objectValue?["outputGroupSettings"]?.objectValue?["archiveGroupSettings"]?.objectValue,
+                let id = archive["destination"]?.objectValue?["destinationRefId"]?.stringValue, !ids.contains(id)
+            else { continue }
+            ids.append(id)
+        }
+        return ids
+    }
+
     /// The CreateChannel body for one stream.
     func createChannelBody(
         name: String, roleArn: String, inputId: String, requestId: String, segmentLength: Int,

@@ -153,8 +153,20 @@ public struct MediaLivePipeline: MediaPipeline {
         ]
     }
 
-    func archiveDestination(root: String) -> JSONValue {
-        ["id": .string(ChannelTemplate.archiveDestination), "settings": [["url": .string(root + "_1")], ["url": .string(root + "_2")]]]
+    func archiveDestination(root: String, id: String = ChannelTemplate.archiveDestination) -> JSONValue {
+        ["id": .string(id), "settings": [["url": .string(root + "_1")], ["url": .string(root + "_2")]]]
+    }
+
+    /// The channel's destinations with every archive destination (found through its archive
+    /// output groups, whatever its name) pointed at the session's archive root.
+    func destinations(ofChannel channel: [String: JSONValue], archiveRoot: String) -> [JSONValue] {
+        let archiveIds = Set(ChannelTemplate.archiveDestinationIds(ofChannel: channel))
+        var destinations = channel["destinations"]?.arrayValue ?? []
+        for index in destinations.indices {
+            guard let id = destinations[index].objectValue?["id"]?.stringValue, archiveIds.contains(id) else { continue }
+            destinations[index] = archiveDestination(root: archiveRoot, id: id)
+        }
+        return destinations
     }
 
     /// The origin endpoint's packaging (CreateOriginEndpoint and UpdateOriginEndpoint share it).
@@ -188,9 +200,10 @@ public struct MediaLivePipeline: MediaPipeline {
             guard state == "IDLE" else {
                 throw ServiceError.stateConflict("the MediaLive channel of stream \(record.id) is \(state); it can start only when IDLE")
             }
-            var destinations = channel["destinations"]?.arrayValue ?? []
-            destinations.removeAll { $0.objectValue?["id"]?.stringValue == ChannelTemplate.archiveDestination }
-            destinations.append(archiveDestination(root: session.archiveRoot))
+            guard !ChannelTemplate.archiveDestinationIds(ofChannel: channel).isEmpty else {
+                throw ServiceError.stateConflict("the MediaLive channel of stream \(record.id) has no archive output group; a session would not be recorded")
+            }
+            let destinations = destinations(ofChannel: channel, archiveRoot: session.archiveRoot)
             operation = "UpdateChannel"
             _ = try services.rest(services.medialive, "PUT", channelPath, body: ["destinations": .array(destinations)])
             operation = "StartChannel"

@@ -60,6 +60,9 @@ class Emulator:
     def client(self, service):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
 
+    def resource(self, service):
+        return boto3.resource(service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+
     def env(self, endpoint=None):
         """livestreamd settings for the medialive + s3 plugins against this emulator (or a proxy in front of it)."""
         return {

@@ -63,9 +63,10 @@ def test_create_returns_the_full_record(stack, created):
 @pytest.mark.parametrize("body, fragment", [
     ({}, "name is required"),
     ({"name": 7}, "name must be a string"),
-    ({"name": ""}, "must not be empty"),
-    ({"name": "x", "segment_length": "300"}, "segment_length must be an integer"),
-    ({"name": "x", "segment_length": -4}, "segment_length must be an integer in"),
+    ({"name": "x", "segment_length": "3OO"}, "segment_length must be a whole number"),
+    ({"name": "x", "segment_length": [300]}, "segment_length must be an integer"),
+    ({"name": "x", "segment_length": -4}, "segment_length must be a whole number in"),
+    ({"name": "x", "segment_length": 4.5}, "segment_length must be a whole number in"),
     ({"name": "x", "description": ["a"]}, "description must be a string"),
     ([], "must be a JSON object"),
 ])
@@ -73,6 +74,14 @@ def test_create_rejects_bad_input(stack, body, fragment):
     before = len(requests.get(stack.url("/streams")).json())
     assert fragment in error(requests.post(stack.url("/streams"), json=body), 400)["message"]
     assert len(requests.get(stack.url("/streams")).json()) == before, "nothing is written"
+
+
+def test_create_accepts_what_old_clients_sent(stack):
+    """The old deployment ran int() on segment_length and took any name, the empty one too."""
+    for given, stored in (("120", 120), (10.0, 10), (" 60", 60)):
+        record = check(requests.post(stack.url("/streams"), json={"name": "", "segment_length": given}))
+        assert record["segment_length"] == stored and record["name"] == ""
+        check(requests.delete(stack.url(f"/streams/{record['id']}")))
 
 
 def test_create_rejects_broken_json_and_huge_bodies(stack):
@@ -144,14 +153,18 @@ def test_update_changes_user_fields_only(stack, created):
 
 def test_start_stop_cycle(stack, created):
     sid = created["id"]
-    error(requests.post(stack.url(f"/streams/{sid}/stop")), 409, "state_conflict")
+    before = check(requests.get(stack.url(f"/streams/{sid}")))
+    # Stopping a stopped stream records the time again, as the old deployment did.
+    again = check(requests.post(stack.url(f"/streams/{sid}/stop")))
+    assert again["started"] is False and again["last_stopped"] and again["last_update"] == before["last_update"]
     error(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "../escape"}), 400, "invalid_path")
     error(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "a\u0001b"}), 400)
-    error(requests.post(stack.url(f"/streams/{sid}/start"), json={"startover_window_seconds": "1"}), 400)
+    error(requests.post(stack.url(f"/streams/{sid}/start"), json={"startover_window_seconds": "one"}), 400)
     assert check(requests.get(stack.url(f"/streams/{sid}")))["started"] is False, "a refused start changes nothing"
 
-    started = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"key_rotation_interval": 30}))
+    started = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"key_rotation_interval": "30"}))
     session = started["current_session_id"]
+    assert started["last_update"] == before["last_update"], "only create and update change last_update"
     assert started["started"] is True and re.fullmatch(r"[0-9a-f]{32}", session) and started["last_started"]
     assert started["key_rotation_interval"] == 30 and started["startover_window_seconds"] == 43200
     assert started["state"] in ("STARTING", "RUNNING")
@@ -203,14 +216,12 @@ def test_split(stack, created):
     for bad in [
         {"timestamp_list": [{"start": 0, "end": 1}]},
         {"session_id": session},
-        {"session_id": session, "timestamp_list": []},
         {"session_id": session, "timestamp_list": [{"start": 5, "end": 5}]},
         {"session_id": session, "timestamp_list": [{"start": -1, "end": 5}]},
         {"session_id": session, "timestamp_list": [{"start": "a", "end": 5}]},
         {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}] * 1001},
         {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}], "name_modifier": "../x"},
         {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}], "name_modifier": "x" * 65},
-        {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}, {"start": 100, "end": 200}]},
     ]:
         error(requests.post(url, json=bad), 400)
     assert stack.archive.playlists(root) == [], "a refused split writes nothing"
@@ -224,6 +235,11 @@ def test_split(stack, created):
     assert re.findall(r"^_1-\S+\.ts$", second, re.M) == [f"_1-20261125T000000.{n:06d}.ts" for n in (1, 2, 3)]
     generated = check(requests.post(url, json=good))
     assert re.fullmatch(r".*/index_[0-9a-f]{32}_0\.m3u8", generated["indexes"][0])
+    # As the old deployment answered: no ranges, no playlists; a range past the end, a playlist without segments.
+    assert check(requests.post(url, json={"session_id": session, "timestamp_list": []}))["indexes"] == []
+    beyond = check(requests.post(url, json={"session_id": session, "timestamp_list": [{"start": 100, "end": 200}], "name_modifier": "late"}))
+    playlist = stack.archive.read(beyond["indexes"][0])
+    assert playlist.endswith("#EXT-X-ENDLIST\n") and not re.findall(r"\.ts$", playlist, re.M)
 
 
 def test_preflight_and_cors(stack, created):

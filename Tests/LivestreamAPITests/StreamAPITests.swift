@@ -149,5 +149,5 @@ private struct SameEndpoint: LiveDistribution {
 }
 
 private struct NoPlaylists: ArchiveSplitter {
-    func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String?] { ranges.map { _ in nil } }
+    func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String] { ranges.map { _ in "" } }
 }

@@ -10,10 +10,10 @@ struct PassThroughDistribution: LiveDistribution {
 
 /// A splitter double: one line per overlapping segment name.
 struct FixedSplitter: ArchiveSplitter {
-    func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String?] {
+    func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String] {
         ranges.map { range in
             let names = segments.filter { Double($0.counter * nominalSegmentLength) < range.end && Double(($0.counter + 1) * nominalSegmentLength) > range.start }.map(\.name)
-            return names.isEmpty ? nil : names.joined(separator: "\n")
+            return names.joined(separator: "\n")
         }
     }
 }

@@ -13,7 +13,10 @@ enum FieldValidation {
         }
     }
 
-    static func text(_ value: JSONValue?, field: String, maxLength: Int, required: Bool, allowNewlines: Bool = false) throws(ServiceError) -> String? {
+    /// - Parameter allowEmpty: `""` is a value (the old deployment accepted an empty `name`).
+    static func text(
+        _ value: JSONValue?, field: String, maxLength: Int, required: Bool, allowNewlines: Bool = false, allowEmpty: Bool = false
+    ) throws(ServiceError) -> String? {
         guard let value, value != .null else {
             if required { throw .badRequest("\(field) is required") }
             return nil
@@ -21,7 +24,7 @@ enum FieldValidation {
         guard case .string(let text) = value else {
             throw .badRequest("\(field) must be a string, not \(value.typeName)")
         }
-        if required && text.isEmpty { throw .badRequest("\(field) must not be empty") }
+        if required && !allowEmpty && text.isEmpty { throw .badRequest("\(field) must not be empty") }
         if text.count > maxLength { throw .badRequest("\(field) is longer than \(maxLength) characters") }
         let allowed: Set<Unicode.Scalar> = allowNewlines ? ["\n", "\t", "\r"] : []
         if text.unicodeScalars.contains(where: { isControl($0) && !allowed.contains($0) }) {
@@ -30,17 +33,24 @@ enum FieldValidation {
         return text
     }
 
+    /// A whole number in `range`, given as a JSON integer, a whole-number float (`10.0`) or a
+    /// numeric string (`"120"`): the old deployment ran `int()` on what clients sent.
     static func integer(_ value: JSONValue?, field: String, range: ClosedRange<Int>) throws(ServiceError) -> Int? {
         guard let value, value != .null else { return nil }
-        let number: Int
+        let whole: Double?
         switch value {
-        case .int(let i) where i >= Int64(range.lowerBound) && i <= Int64(range.upperBound): number = Int(i)
-        case .int, .double:
-            throw .badRequest("\(field) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        case .int(let i): whole = Double(i)
+        case .double(let d): whole = d
+        case .string(let s) where s.utf8.count <= 32:
+            let trimmed = s.trimmingCharacters(in: .whitespaces)
+            whole = trimmed.utf8.allSatisfy { (0x30...0x39).contains($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") } ? Double(trimmed) : nil
         default:
             throw .badRequest("\(field) must be an integer, not \(value.typeName)")
         }
-        return number
+        guard let whole, whole.isFinite, whole.rounded() == whole, whole >= Double(range.lowerBound), whole <= Double(range.upperBound) else {
+            throw .badRequest("\(field) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return Int(whole)
     }
 
     /// Seconds given as a JSON number or a numeric string (old clients send both).

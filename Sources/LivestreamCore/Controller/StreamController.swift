@@ -95,7 +95,6 @@ public struct StreamController: Sendable {
             guard !current.started else { throw ServiceError.stateConflict("stream \(id) was started by another request") }
             current.started = true
             current.lastStarted = String(startedAt)
-            current.lastUpdate = String(startedAt)
             current.currentSessionId = plan.sessionId
             current.archivesPath[plan.sessionId] = root
             current.archiveLastError = nil
@@ -119,16 +118,19 @@ public struct StreamController: Sendable {
     }
 
     /// `POST /streams/{id}/stop`: the record says stopped first (so a reconnecting encoder is refused), then the channel stops.
+    ///
+    /// Stopping a stopped stream only records the time again (`last_stopped`), as the old deployment did.
     public func stop(id: String) throws -> StreamRecord {
-        let record = try get(id: id)
-        guard record.started else { throw ServiceError.stateConflict("stream \(id) is not started") }
         let stoppedAt = String(now())
+        var wasStarted = false
+        var previousStop: String?
         let saved = try mutate(id: id, touch: false) { current in
-            guard current.started else { throw ServiceError.stateConflict("stream \(id) is not started") }
+            wasStarted = current.started
+            previousStop = current.lastStopped
             current.started = false
             current.lastStopped = stoppedAt
-            current.lastUpdate = stoppedAt
         }
+        guard wasStarted else { return saved }
         let status: MediaStatus
         do {
             status = try backends.media.stop(saved)
@@ -138,8 +140,7 @@ public struct StreamController: Sendable {
                 _ = try mutate(id: id, touch: false) { current in
                     guard !current.started, current.lastStopped == saved.lastStopped else { return }
                     current.started = true
-                    current.lastStopped = record.lastStopped
-                    current.lastUpdate = record.lastUpdate
+                    current.lastStopped = previousStop
                 }
             }
             throw error
@@ -165,7 +166,7 @@ public struct StreamController: Sendable {
     public func associateLive(id: String) throws -> StreamRecord {
         let record = try get(id: id)
         try backends.cdn.associate(record)
-        return try mutate(id: id) { record in
+        return try mutate(id: id, touch: false) { record in
             record.cloudfrontAssociated = true
             record.viewerEndpointCloudfront = backends.cdn.cdnViewerEndpoint(for: record.viewerEndpoint)
         }
@@ -175,7 +176,7 @@ public struct StreamController: Sendable {
     public func dissociateLive(id: String) throws -> StreamRecord {
         let record = try get(id: id)
         try backends.cdn.dissociate(record)
-        return try mutate(id: id) { $0.cloudfrontAssociated = false }
+        return try mutate(id: id, touch: false) { $0.cloudfrontAssociated = false }
     }
 
     /// `DELETE /streams/{id}`: tears everything down and returns the record as it was.

@@ -7,7 +7,7 @@ public struct CreateStreamInput: Sendable, Equatable {
 
     public init(json body: JSONValue?) throws(ServiceError) {
         let members = try FieldValidation.object(body, allowEmpty: false)
-        name = try FieldValidation.text(members["name"], field: "name", maxLength: 256, required: true) ?? ""
+        name = try FieldValidation.text(members["name"], field: "name", maxLength: 256, required: true, allowEmpty: true) ?? ""
         description = try FieldValidation.text(members["description"], field: "description", maxLength: 4096, required: false, allowNewlines: true) ?? ""
         segmentLength = try FieldValidation.integer(members["segment_length"], field: "segment_length", range: 1...86400)
             ?? StreamRecord.defaultSegmentLength
@@ -23,7 +23,7 @@ public struct UpdateStreamInput: Sendable, Equatable {
 
     public init(json body: JSONValue?) throws(ServiceError) {
         let members = try FieldValidation.object(body, allowEmpty: false)
-        name = try FieldValidation.text(members["name"], field: "name", maxLength: 256, required: members["name"] != nil)
+        name = try FieldValidation.text(members["name"], field: "name", maxLength: 256, required: members["name"] != nil, allowEmpty: true)
         description = try FieldValidation.text(members["description"], field: "description", maxLength: 4096, required: false, allowNewlines: true)
         extra = try FieldValidation.extraFields(members)
     }
@@ -65,7 +65,6 @@ public struct SplitInput: Sendable, Equatable {
         guard case .array(let list)? = members["timestamp_list"] else {
             throw .badRequest("timestamp_list is required: an array of {\"start\", \"end\"} objects")
         }
-        guard !list.isEmpty else { throw .badRequest("timestamp_list must not be empty") }
         guard list.count <= SplitInput.maxRanges else { throw .badRequest("timestamp_list has more than \(SplitInput.maxRanges) ranges") }
         var ranges: [TimeRange] = []
         for (index, item) in list.enumerated() {

@@ -2,12 +2,12 @@
 ///
 /// A pure function of its inputs, so any archive backend can reuse it.
 public protocol ArchiveSplitter: Sendable {
-    /// One playlist per range, in order; nil for a range that no segment overlaps.
+    /// One playlist per range, in order; a range no segment overlaps gets a playlist without segments.
     /// - Parameters:
     ///   - segments: the session's segments (both pipelines), in any order.
     ///   - nominalSegmentLength: the configured rollover, used only for segments of unknown length.
     ///   - ranges: `[start, end)` in seconds from the session's start.
-    func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String?]
+    func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String]
 }
 
 /// A half-open interval `[start, end)` in seconds on a session's timeline.

@@ -1,0 +1,124 @@
+"""Streams the Lambda deployment made, served by livestreamd on the same table and account.
+
+The state is built the way the old handlers built it (their boto3 calls and item shape,
+restated here from the old deployment's `create_stream` and `medialive_config.json`),
+then livestreamd runs against it on the extended AWS emulator.
+"""
+import datetime
+import time
+import uuid
+
+import pytest
+import requests
+
+from aws_emulator_fixture import BUCKET, ROLE_ARN, SECURITY_GROUP, Emulator
+from conftest import start_stack
+from contract import check
+from moto_fixture import TABLE
+
+pytestmark = pytest.mark.migration
+
+
+@pytest.fixture(scope="module")
+def old(tmp_path_factory):
+    """livestreamd with DynamoDB storage and MediaLive media on the emulator that also holds the old deployment's state."""
+    emulator = Emulator()
+    emulator.client("dynamodb").create_table(
+        TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    env = {k.lower(): v for k, v in emulator.env().items()}
+    env.update(livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE)
+    stack = start_stack(tmp_path_factory, **env)
+    stack.emulator = emulator
+    yield stack
+    code, _ = stack.stop()
+    emulator.stop()
+    assert code == 0
+
+
+def old_archive_root(stream_id):
+    now = datetime.datetime.now()
+    return f"s3://{BUCKET}/{now:%Y/%m/%d}/{stream_id}-{int(now.timestamp())}/"
+
+
+def old_channel_settings(ingest, ssm_names, vod_root):
+    """The old deployment's channel: destinations `MediaPackage` then `Archive`, one output group for each."""
+    video = {"Name": "video_720", "Width": 1280, "Height": 720, "CodecSettings": {"H264Settings": {"Bitrate": 3000000}}}
+    audio = {"Name": "audio_1", "AudioSelectorName": "default", "CodecSettings": {"AacSettings": {"Bitrate": 96000}}}
+    return {
+        "Destinations": [
+            {"Id": "MediaPackage", "Settings": [
+                {"Url": ingest[0]["Url"], "Username": ingest[0]["Username"], "PasswordParam": ssm_names[0]},
+                {"Url": ingest[1]["Url"], "Username": ingest[1]["Username"], "PasswordParam": ssm_names[1]}]},
+            {"Id": "Archive", "Settings": [{"Url": vod_root + "_1"}, {"Url": vod_root + "_2"}]},
+        ],
+        "EncoderSettings": {
+            "TimecodeConfig": {"Source": "EMBEDDED"},
+            "VideoDescriptions": [video],
+            "AudioDescriptions": [audio],
+            "OutputGroups": [
+                {"Name": "MediaPackage", "OutputGroupSettings": {"HlsGroupSettings": {"Destination": {"DestinationRefId": "MediaPackage"}}},
+                 "Outputs": [{"OutputName": "720p", "VideoDescriptionName": "video_720", "AudioDescriptionNames": ["audio_1"],
+                              "OutputSettings": {"HlsOutputSettings": {"NameModifier": "_720p", "HlsSettings": {"StandardHlsSettings": {
+                                  "M3u8Settings": {}}}}}}]},
+                {"Name": "Archive", "OutputGroupSettings": {"ArchiveGroupSettings": {
+                    "Destination": {"DestinationRefId": "Archive"}, "RolloverInterval": 300}},
+                 "Outputs": [{"OutputName": "archive", "VideoDescriptionName": "video_720", "AudioDescriptionNames": ["audio_1"],
+                              "OutputSettings": {"ArchiveOutputSettings": {"NameModifier": "$dt$", "Extension": "ts",
+                                                                           "ContainerSettings": {"M2tsSettings": {}}}}}]},
+            ],
+        },
+        "InputSpecification": {"Codec": "AVC", "Resolution": "HD", "MaximumBitrate": "MAX_20_MBPS"},
+        "LogLevel": "DISABLED",
+        "ChannelClass": "STANDARD",
+    }
+
+
+def create_like_the_old_deployment(emulator, name, description="made by the Lambda deployment", segment_length=300):
+    """The old `create_stream`: packager channel and endpoint (id = stream id), SSM passwords, input, channel, item."""
+    mediapackage, medialive, ssm = (emulator.client(s) for s in ("mediapackage", "medialive", "ssm"))
+    stream_id, passkey = uuid.uuid4().hex, uuid.uuid4().hex
+    ingest = mediapackage.create_channel(Id=stream_id, Description=description)["HlsIngest"]["IngestEndpoints"]
+    endpoint = mediapackage.create_origin_endpoint(
+        Id=stream_id, Description=description, ChannelId=stream_id, ManifestName="index", StartoverWindowSeconds=43200,
+        # The old handler wrote "event" and "original"; the emulator checks botocore's enums, spelt in capitals.
+        HlsPackage={"SegmentDurationSeconds": 6, "PlaylistWindowSeconds": 60, "PlaylistType": "EVENT", "AdMarkers": "SCTE35_ENHANCED",
+                    "IncludeIframeOnlyStream": True, "UseAudioRenditionGroup": False, "StreamSelection": {"StreamOrder": "ORIGINAL"}})
+    ssm_names = [f"/Medialive_api/{e['Username']}" for e in ingest]
+    for name_, e in zip(ssm_names, ingest):
+        ssm.put_parameter(Name=name_, Value=e["Password"], Description=name_, Type="SecureString", Overwrite=True)
+    created_input = medialive.create_input(
+        Name=name, Type="RTMP_PUSH", Destinations=[{"StreamName": f"app/{passkey}"}, {"StreamName": f"app/{passkey}"}],
+        InputSecurityGroups=[SECURITY_GROUP])["Input"]
+    settings = old_channel_settings(ingest, ssm_names, old_archive_root(stream_id))
+    settings["EncoderSettings"]["OutputGroups"][1]["OutputGroupSettings"]["ArchiveGroupSettings"]["RolloverInterval"] = segment_length
+    channel = medialive.create_channel(
+        Name=name, RoleArn=ROLE_ARN, InputAttachments=[{"InputId": created_input["Id"], "InputAttachmentName": name}],
+        Tags={}, **settings)["Channel"]
+    viewer = endpoint["Url"]
+    item = {
+        "name": name, "description": description, "segment_length": segment_length,
+        "id": stream_id, "rtmp1": created_input["Destinations"][0]["Url"], "rtmp2": created_input["Destinations"][1]["Url"],
+        "rtmp_ivs": "", "ivs_viewer_endpoint": "", "ecs_asg_count": 0,
+        "viewer_endpoint": viewer, "viewer_endpoint_cloudfront": viewer.replace(viewer.split("/")[2], "live.example.com"),
+        "last_update": str(int(time.time())), "last_started": None, "last_stopped": None, "started": False,
+        "live_channel_id": channel["Id"], "live_input_id": created_input["Id"], "package_endpoint_id": endpoint["Id"],
+        "package_channel_id": stream_id, "current_session_id": None, "archives_path": {}, "ssm_paths": ssm_names,
+        "cloudfront_associated": False, "key_rotation_interval": 60, "startover_window_seconds": 43200,
+    }
+    emulator.resource("dynamodb").Table(TABLE).put_item(Item=item)
+    return item
+
+
+def test_start_on_an_old_channel_records_into_the_new_session_folder(old):
+    item = create_like_the_old_deployment(old.emulator, "old channel")
+    medialive = old.emulator.client("medialive")
+    before = medialive.describe_channel(ChannelId=item["live_channel_id"])
+    started = check(requests.post(old.url(f"/streams/{item['id']}/start")))
+    root = started["archives_path"][started["current_session_id"]]
+    channel = medialive.describe_channel(ChannelId=item["live_channel_id"])
+    destinations = {d["Id"]: d["Settings"] for d in channel["Destinations"]}
+    assert sorted(destinations) == ["Archive", "MediaPackage"], "no destination of our own naming was added"
+    assert [s["Url"] for s in destinations["Archive"]] == [root + "_1", root + "_2"]
+    assert destinations["MediaPackage"] == {d["Id"]: d["Settings"] for d in before["Destinations"]}["MediaPackage"]
+    check(requests.post(old.url(f"/streams/{item['id']}/stop")))
