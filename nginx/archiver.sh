@@ -3,7 +3,8 @@
 #   archiver.sh HOOK_URL RTMP_PORT APP PUBLIC_NAME LOG_FILE TOKEN_FILE
 # Asks livestreamd where this session's segments go (folder, name prefix, first
 # counter, segment length), then becomes ffmpeg cutting MPEG-TS segments and a
-# CSV list of their real lengths. nginx starts it with an empty environment and
+# CSV list of their real lengths, and reports each finished segment to livestreamd
+# (counted on the stream record). nginx starts it with an empty environment and
 # umask 0, and restarts it 5 s after it dies (the counter continues, nothing is
 # overwritten).
 PATH=/usr/local/bin:/usr/bin:/bin
@@ -38,11 +39,18 @@ ffmpeg -nostdin -hide_banner -loglevel error \
     -segment_list "$dir/$prefix.$start.csv" -segment_list_type csv \
     "$dir/$prefix.%06d.ts" 2>"$errors" &
 child=$!
+# Each line ffmpeg adds to the segment list is a finished segment; tail ends once ffmpeg has.
+tail -n +1 -F --pid="$child" "$dir/$prefix.$start.csv" 2>/dev/null | while IFS=, read -r file from to; do
+    curl -fsS --max-time 5 --data-urlencode "name=$name" --data-urlencode "file=$file" \
+        --data-urlencode "token@$token_file" "${hook%/archive}/archive_segment" >/dev/null 2>&1
+done &
+reporter=$!
 trap 'kill -TERM "$child" 2>/dev/null' TERM INT
 wait "$child"
 status=$?
 # wait returns early when a trapped signal arrives: wait for ffmpeg to finish its last segment.
 while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done
+wait "$reporter" 2>/dev/null
 cat "$errors" >&2
 # 255: ffmpeg stopped by TERM (the publisher left or nginx stopped it), which is no failure.
 if [ "$status" -ne 0 ] && [ "$status" -ne 255 ] && [ "$status" -lt 128 ]; then

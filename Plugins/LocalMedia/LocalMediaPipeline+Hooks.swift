@@ -161,7 +161,32 @@ extension LocalMediaPipeline {
         let sessionStart = Double(record.lastStarted ?? "") ?? wallClock()
         let slot = Int(max(0, wallClock() - sessionStart) / Double(max(1, record.segmentLength))) + 1
         let next = max(continued, slot)
+        logger.info("archiver started", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "first_segment": "\(next)"])
         return InternalResponse(status: 200, body: "\(folder)\n\(prefix)\n\(next)\n\(record.segmentLength)\n")
+    }
+
+    /// The archiver finished a segment (`file`, its name in the session folder): counted on the record.
+    ///
+    /// Only segments of the current session count (their names carry the session's prefix);
+    /// a late report from an earlier session is ignored.
+    func archiveSegment(_ request: InternalRequest) throws -> InternalResponse {
+        guard let (streamId, pipeline) = IngestKey.parsePublicName(request.fields["name"] ?? "") else {
+            return InternalResponse(status: 404, body: "unknown stream\n")
+        }
+        let file = request.fields["file"] ?? ""
+        let at = String(Int64(wallClock()))
+        var counted = false
+        try updateMediaState(streamId) { record in
+            let prefix = "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0) + "."
+            guard record.started, file.hasPrefix(prefix), file.hasSuffix(".ts"), !file.contains("/") else {
+                counted = false
+                return
+            }
+            record.archiveSegments = (record.archiveSegments ?? 0) + 1
+            record.archiveLastSegmentAt = at
+            counted = true
+        }
+        return InternalResponse(status: counted ? 200 : 409, body: counted ? "" : "not a segment of the current session\n")
     }
 
     /// The archiver could not archive (no folder, cannot write, ffmpeg failed): logged, and on the record.

@@ -141,6 +141,7 @@ public struct LocalMediaPipeline: MediaPipeline {
         let hooks: [(String, @Sendable (InternalRequest) throws -> InternalResponse)] = [
             ("rtmp/publish", publish), ("rtmp/publish_done", publishDone), ("rtmp/archive", archiveTarget),
             ("rtmp/update", update), ("rtmp/failover", failover), ("rtmp/relay", relay), ("rtmp/archive_failed", archiveFailed),
+            ("rtmp/archive_segment", archiveSegment),
         ]
         return hooks.map { path, handle in
             InternalEndpoint(path: path) { request in

@@ -109,6 +109,10 @@ def test_live_hls_archive_and_split(stack, stream):
     assert set(lengths) == {p.name for p in segments}
     assert all(SEGMENT - 0.2 <= lengths[p.name] <= SEGMENT + 0.3 for p in segments[:-1]), lengths
     assert 18 <= sum(lengths.values()) <= 22, lengths
+    # The archiver reported every finished segment: counted on the record.
+    archive = eventually(lambda: (lambda a: a if a["segments"] == len(segments) else None)(
+        requests.get(stack.url(f"/streams/{sid}")).json()["archive"]), timeout=5, what="every segment reported")
+    assert int(archive["last_segment_at"]) >= int(record["last_started"]) and archive["last_error"] is None
 
     session = record["current_session_id"]
     ranges = [{"start": 0, "end": 8}, {"start": 4.5, "end": 12}]

@@ -147,7 +147,7 @@ def test_a_stopped_stream_ends_its_playlist_and_delete_removes_its_folders(tmp_p
 def test_an_archiver_that_cannot_archive_is_logged_and_on_the_record(tmp_path_factory):
     stack = start_stack(tmp_path_factory)
     created = requests.post(stack.url("/streams"), json={"name": "unarchived", "segment_length": 2}).json()
-    assert created["archive"] == {"last_error": None, "last_error_at": None}
+    assert created["archive"] == {"segments": None, "last_segment_at": None, "last_error": None, "last_error_at": None}
     record = requests.post(stack.url(f"/streams/{created['id']}/start")).json()
     folder = session_folder(stack, record)
     folder.rmdir()  # the session folder is gone (a clean-up script, a full disk's aftermath...)

@@ -128,6 +128,18 @@ struct LocalMediaHookTests {
         #expect(try call("rtmp/failover", ["name": record.id + "-backup"]).status == 302)
     }
 
+    @Test func finishedSegmentsOfTheCurrentSessionAreCounted() throws {
+        let record = try stream(started: true)
+        let prefix = "_2-" + ArchivePath.compactTimestamp(epochSeconds: 1_732_500_000)
+        #expect(try call("rtmp/archive_segment", ["name": record.id + "-backup", "file": prefix + ".000001.ts"]).status == 200)
+        #expect(try call("rtmp/archive_segment", ["name": record.id + "-backup", "file": prefix + ".000002.ts"]).status == 200)
+        #expect(try call("rtmp/archive_segment", ["name": record.id, "file": prefix + ".000003.ts"]).status == 409, "pipeline 1 names its files _1-")
+        #expect(try call("rtmp/archive_segment", ["name": record.id + "-backup", "file": "_2-20200101T000000.000001.ts"]).status == 409, "another session")
+        #expect(try call("rtmp/archive_segment", ["name": "nonsense", "file": prefix + ".000001.ts"]).status == 404)
+        let counted = try #require(try store.get(id: record.id))
+        #expect(counted.archiveSegments == 2 && counted.archiveLastSegmentAt == String(Int64(clock.epochSeconds)))
+    }
+
     @Test func aBusySlotIsFreedWhenNginxNoLongerListsItsPublisher() throws {
         let record = try stream(started: true)
         let key = IngestKey.key(inURL: record.rtmp1)

@@ -99,6 +99,8 @@ public struct StreamController: Sendable {
             current.archivesPath[plan.sessionId] = root
             current.archiveLastError = nil
             current.archiveLastErrorAt = nil
+            current.archiveSegments = nil
+            current.archiveLastSegmentAt = nil
             current.startoverWindowSeconds = startover
             current.keyRotationInterval = keyRotation
             current.state = status.state

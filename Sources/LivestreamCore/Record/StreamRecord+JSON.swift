@@ -47,9 +47,13 @@ extension StreamRecord {
         return .object(object)
     }
 
-    /// `{"last_error", "last_error_at"}`: what the archiver last reported failing, and when.
+    /// `{"segments", "last_segment_at", "last_error", "last_error_at"}`: what the archiver reported for the current session.
     var archiveObject: JSONValue {
-        ["last_error": archiveLastError.map(JSONValue.string) ?? .null, "last_error_at": archiveLastErrorAt.map(JSONValue.string) ?? .null]
+        [
+            "segments": archiveSegments.map { .int(Int64($0)) } ?? .null,
+            "last_segment_at": archiveLastSegmentAt.map(JSONValue.string) ?? .null,
+            "last_error": archiveLastError.map(JSONValue.string) ?? .null, "last_error_at": archiveLastErrorAt.map(JSONValue.string) ?? .null,
+        ]
     }
 
     var publishingValue: JSONValue {
@@ -94,6 +98,8 @@ extension StreamRecord {
             let health = FieldReader(object: archive)
             archiveLastError = try health.string("last_error")
             archiveLastErrorAt = try health.timestamp("last_error_at")
+            archiveSegments = try health.int("segments")
+            archiveLastSegmentAt = try health.timestamp("last_segment_at")
         }
         publishing = try fields.intList("publishing")
         extra = object.filter { !StreamRecord.contractFields.contains($0.key) && !StreamRecord.isReservedFieldName($0.key) }

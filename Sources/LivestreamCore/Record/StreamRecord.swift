@@ -31,6 +31,10 @@ public struct StreamRecord: Sendable, Equatable {
     /// The last failure the archiver reported for the current session, and when (epoch seconds); nil: none.
     public var archiveLastError: String?
     public var archiveLastErrorAt: String?
+    /// Segments the archiver reported finished for the current session (both pipelines), and when the last one
+    /// was; nil where nothing was reported (none yet, or a media backend that does not report them).
+    public var archiveSegments: Int?
+    public var archiveLastSegmentAt: String?
     /// The pipelines (1 primary, 2 backup) with a connected encoder, ascending; nil where the media backend cannot tell.
     public var publishing: [Int]?
     /// Client fields that are not part of the contract; kept and returned as given.
