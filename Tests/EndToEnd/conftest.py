@@ -10,6 +10,23 @@ def start_stack(tmp_path_factory, **extra_env):
     return Stack(tmp_path_factory.mktemp("stack"), extra_env={k.upper(): v for k, v in extra_env.items()}).start()
 
 
+def emulated_aws_stack(tmp_path_factory, prepare=None, **extra_env):
+    """The stack with the medialive and s3 plugins on a fresh extended AWS emulator (`stack.emulator`).
+
+    `prepare(emulator)` runs before livestreamd starts. Yields the stack, then stops both
+    and checks that livestreamd exited 0.
+    """
+    emulator = Emulator()
+    if prepare:
+        prepare(emulator)
+    stack = start_stack(tmp_path_factory, **{k.lower(): v for k, v in emulator.env().items()}, **extra_env)
+    stack.emulator = emulator
+    yield stack
+    code, _ = stack.stop()
+    emulator.stop()
+    assert code == 0, "livestreamd did not exit 0 on SIGTERM"
+
+
 @pytest.fixture(scope="module", params=["file", "dynamodb", "aws"])
 def stack(request, tmp_path_factory):
     """The whole stack, once per backend set (see `backend_stack`)."""

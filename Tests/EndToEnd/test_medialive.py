@@ -5,21 +5,15 @@ import time
 import pytest
 import requests
 
-from aws_emulator_fixture import BUCKET, PREFIX, ROLE_ARN, SECURITY_GROUP, Emulator
+from aws_emulator_fixture import BUCKET, PREFIX, ROLE_ARN, SECURITY_GROUP
 from contract import check
-from conftest import start_stack
+from conftest import emulated_aws_stack
 from support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory):
-    emulator = Emulator()
-    stack = start_stack(tmp_path_factory, **{k.lower(): v for k, v in emulator.env().items()})
-    stack.emulator = emulator
-    yield stack
-    code, _ = stack.stop()
-    emulator.stop()
-    assert code == 0
+    yield from emulated_aws_stack(tmp_path_factory)
 
 
 def pending_cleanups(stack):

@@ -11,8 +11,8 @@ import uuid
 import pytest
 import requests
 
-from aws_emulator_fixture import BUCKET, ROLE_ARN, SECURITY_GROUP, Emulator
-from conftest import start_stack
+from aws_emulator_fixture import BUCKET, ROLE_ARN, SECURITY_GROUP
+from conftest import emulated_aws_stack
 from contract import check
 from moto_fixture import TABLE
 
@@ -22,18 +22,13 @@ pytestmark = pytest.mark.migration
 @pytest.fixture(scope="module")
 def old(tmp_path_factory):
     """livestreamd with DynamoDB storage and MediaLive media on the emulator that also holds the old deployment's state."""
-    emulator = Emulator()
-    emulator.client("dynamodb").create_table(
-        TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    env = {k.lower(): v for k, v in emulator.env().items()}
-    env.update(livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE)
-    stack = start_stack(tmp_path_factory, **env)
-    stack.emulator = emulator
-    yield stack
-    code, _ = stack.stop()
-    emulator.stop()
-    assert code == 0
+    def create_table(emulator):
+        emulator.client("dynamodb").create_table(
+            TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+    yield from emulated_aws_stack(tmp_path_factory, prepare=create_table,
+                                  livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE)
 
 
 def old_archive_root(stream_id):
