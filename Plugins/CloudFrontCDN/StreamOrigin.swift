@@ -6,9 +6,12 @@ import LivestreamCore
 /// The origin's id is the stream id and its domain the packager endpoint's host; the
 /// cache behaviour sends `<endpoint path prefix>/*` to it for GET/HEAD/OPTIONS and
 /// forwards the query strings MediaPackage reads (`aws.manifestfilter`, `start`, `end`,
-/// `m`). Edits change only the `Origins` and `CacheBehaviors` lists and their counts.
+/// `m`) and, as the old deployment did, the CORS request headers (web players on other
+/// domains need MediaPackage's CORS answers). Edits change only the `Origins` and
+/// `CacheBehaviors` lists and their counts.
 struct StreamOrigin: Equatable {
     static let forwardedQueryStrings = ["aws.manifestfilter", "start", "end", "m"]
+    static let forwardedHeaders = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
 
     let id: String
     let domain: String
@@ -57,6 +60,7 @@ struct StreamOrigin: Equatable {
             [.init("Quantity", text: String(names.count)), .init("Items", names.map { .init("Method", text: $0) })]
         }
         let keys = StreamOrigin.forwardedQueryStrings
+        let headers = StreamOrigin.forwardedHeaders
         return XMLTree.Element("CacheBehavior", [
             .init("PathPattern", text: pathPattern),
             .init("TargetOriginId", text: id),
@@ -68,7 +72,7 @@ struct StreamOrigin: Equatable {
             .init("ForwardedValues", [
                 .init("QueryString", text: "true"),
                 .init("Cookies", [.init("Forward", text: "none")]),
-                .init("Headers", [.init("Quantity", text: "0")]),
+                .init("Headers", [.init("Quantity", text: String(headers.count)), .init("Items", headers.map { .init("Name", text: $0) })]),
                 .init("QueryStringCacheKeys", [.init("Quantity", text: String(keys.count)), .init("Items", keys.map { .init("Name", text: $0) })]),
             ]),
             .init("MinTTL", text: "0"),

@@ -12,8 +12,8 @@ import Synchronization
 /// service read each other's items. Two attributes are the service's own:
 /// `livestreamd_version` (N, compare-and-set through `ConditionExpression`; an old
 /// item without it is adopted on its first write) and `livestreamd_media` (M, the
-/// media plugin's state). Pending cleanups live in one item of the same table
-/// (`DynamoDBCleanupJournal`).
+/// media plugin's state). Pending cleanups live in a table of their own
+/// (`DynamoDBCleanupJournal`), out of the old handlers' Scan of this one.
 public final class DynamoDBStreamStore: StreamStore {
     static let versionAttribute = "livestreamd_version"
     static let mediaAttribute = "livestreamd_media"
@@ -23,8 +23,12 @@ public final class DynamoDBStreamStore: StreamStore {
     let dynamodb: AWSService
     let logger: Logger
     private let lastProblems = Mutex<[StoreProblem]>([])
+    /// `storage.dynamodb.cleanup_table`; nil: `<table>-livestreamd-cleanups`, created on first use.
+    let cleanupTable: String?
+    private let cleanupTableReady = DynamoDBCleanupJournal.Readiness()
 
-    public init(table: String, dynamodb: AWSService, logger: Logger) {
+    public init(table: String, dynamodb: AWSService, logger: Logger, cleanupTable: String? = nil) {
+        self.cleanupTable = cleanupTable
         self.table = table
         self.dynamodb = dynamodb
         self.logger = logger
@@ -32,7 +36,7 @@ public final class DynamoDBStreamStore: StreamStore {
 
     public var problems: [StoreProblem] { lastProblems.withLock { $0 } }
 
-    public var cleanups: any CleanupJournal { DynamoDBCleanupJournal(store: self) }
+    public var cleanups: any CleanupJournal { DynamoDBCleanupJournal(store: self, table: cleanupTable, ready: cleanupTableReady) }
 
     public func get(id: String) throws -> StreamRecord? {
         let answer = try call("GetItem", ["TableName": .string(table), "Key": key(id), "ConsistentRead": true])
@@ -67,7 +71,7 @@ public final class DynamoDBStreamStore: StreamStore {
     }
 
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
-        if let token, !Identifier.isValid(token) { throw ServiceError.badRequest("next_token is not valid") }
+        if let token, !Identifier.isStorableStreamId(token) { throw ServiceError.badRequest("next_token is not valid") }
         var records: [StreamRecord] = []
         var problems: [StoreProblem] = []
         var start: JSONValue? = token.map { key($0) }
@@ -77,7 +81,8 @@ public final class DynamoDBStreamStore: StreamStore {
             if let limit { request["Limit"] = .int(Int64(limit - records.count)) }
             let page = try call("Scan", request).objectValue ?? [:]
             for case .object(let item) in page["Items"]?.arrayValue ?? [] {
-                if item["id"] == ["S": .string(DynamoDBCleanupJournal.itemId)] { continue }
+                // Left by earlier versions until the journal moves it to its own table.
+                if item["id"] == ["S": .string(DynamoDBCleanupJournal.legacyItemId)] { continue }
                 do {
                     records.append(try record(from: item))
                 } catch {
@@ -151,13 +156,18 @@ public final class DynamoDBStreamStore: StreamStore {
 public enum DynamoDBStoragePlugin {
     public static let options = [
         ConfigOption("storage.dynamodb.table", .string, default: nil, help: "table with hash key id (S), as the old deployment created it"),
+        ConfigOption(
+            "storage.dynamodb.cleanup_table", .string, default: nil,
+            help: "table for pending teardowns (hash key id, S), kept out of the streams table the old deployment scans; unset: <table>-livestreamd-cleanups, created on first use"),
     ] + AWSSettings.options
 
     public static func register(in registry: inout PluginRegistry) {
         registry.registerStorage("dynamodb", summary: "the old deployment's DynamoDB table, item for item, conditional writes", options: options) { context in
             let table = try context.configuration.requiredString("storage.dynamodb.table")
             let aws = try AWSSettings(configuration: context.configuration)
-            return DynamoDBStreamStore(table: table, dynamodb: aws.service("dynamodb", logger: context.logger), logger: context.logger)
+            return DynamoDBStreamStore(
+                table: table, dynamodb: aws.service("dynamodb", logger: context.logger), logger: context.logger,
+                cleanupTable: context.configuration.string("storage.dynamodb.cleanup_table"))
         }
     }
 }

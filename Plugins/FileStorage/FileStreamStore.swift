@@ -109,7 +109,7 @@ public final class FileStreamStore: StreamStore {
     }
 
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
-        if let token, !Identifier.isValid(token) { throw ServiceError.badRequest("next_token is not valid") }
+        if let token, !Identifier.isStorableStreamId(token) { throw ServiceError.badRequest("next_token is not valid") }
         let stamp = isWatched ? nil : FileStamp(directory)
         var all: [StreamRecord]
         var revision: String?
@@ -139,8 +139,8 @@ public final class FileStreamStore: StreamStore {
         var ids: [String] = []
         for name in names where !name.hasPrefix(".") {
             let id = name.hasSuffix(".json") ? String(name.dropLast(5)) : ""
-            guard Identifier.isValid(id) else {
-                problems.append(StoreProblem(location: name, reason: "not a stream document name (<32 hex>.json)"))
+            guard Identifier.isStorableStreamId(id) else {
+                problems.append(StoreProblem(location: name, reason: "not a stream document name (<id>.json)"))
                 continue
             }
             ids.append(id)

@@ -84,7 +84,7 @@ public struct LocalMediaPipeline: MediaPipeline {
             store: store, folders: liveFolders, liveness: liveness, nginxPublishers: nginxPublishers, keep: keepStoppedLiveFolders, logger: logger)
     }
 
-    public func create(streamId: String, segmentLength: Int) throws -> MediaResources {
+    public func create(streamId: String, name: String, description: String, segmentLength: Int) throws -> MediaResources {
         let base = "\(settings.rtmpURL)/\(settings.ingestApp)/"
         return MediaResources(
             rtmp1: base + IngestKey.make(streamId: streamId),

@@ -11,7 +11,7 @@ import LivestreamCore
 /// `mediapackage` (the packager's two ingest endpoints) and `archive` (the session's
 /// `<root>_1`, `<root>_2`). The shipped template (`channel-template.json`) is an ABR
 /// ladder 1080p/720p/540p/360p to MediaPackage and a 1080p MPEG-TS archive named
-/// `<destination>-$dt$.<counter>.ts`.
+/// `<destination>$dt$.<counter>.ts` (`_120261125T101010.000003.ts`, the old deployment's names).
 struct ChannelTemplate: Sendable {
     static let packagerDestination = "mediapackage"
     static let archiveDestination = "archive"

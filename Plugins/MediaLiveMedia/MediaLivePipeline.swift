@@ -65,14 +65,17 @@ public struct MediaLivePipeline: MediaPipeline {
 
     // MARK: - create
 
-    public func create(streamId: String, segmentLength: Int) throws -> MediaResources {
+    public func create(streamId: String, name: String, description: String, segmentLength: Int) throws -> MediaResources {
+        // Named as the old deployment named them (operators find streams by name in the AWS console).
+        let resourceName = name.isEmpty ? "livestreamd-\(streamId)" : name
+        let resourceDescription = description.isEmpty ? "livestreamd stream \(streamId)" : description
         var built = Teardown(steps: [])
         var operation = "CreateChannel"
         let tags = ["livestreamd:stream": streamId]
         var secrets: [String] = []
         do {
             let channel = try services.rest(services.mediapackage, "POST", "/channels", body: [
-                "id": .string(streamId), "description": .string("livestreamd stream \(streamId)"), "tags": .object(tags.mapValues(JSONValue.string)),
+                "id": .string(streamId), "description": .string(resourceDescription), "tags": .object(tags.mapValues(JSONValue.string)),
             ])
             built.steps.insert(.packageChannel(id: streamId), at: 0)
             let ingest = try IngestEndpoint.all(in: channel)
@@ -92,9 +95,11 @@ public struct MediaLivePipeline: MediaPipeline {
             }
 
             operation = "CreateOriginEndpoint"
-            let endpointId = streamId + "-hls"
+            // The endpoint id is the stream id: the old deployment's handlers, possibly running beside us, address it so.
+            let endpointId = streamId
             var endpointBody = endpointSettings(streamId: streamId, startover: StreamRecord.defaultStartoverWindowSeconds, keyRotation: StreamRecord.defaultKeyRotationInterval)
             endpointBody["id"] = .string(endpointId)
+            endpointBody["description"] = .string(resourceDescription)
             endpointBody["channelId"] = .string(streamId)
             endpointBody["tags"] = .object(tags.mapValues(JSONValue.string))
             let endpoint = try services.rest(services.mediapackage, "POST", "/origin_endpoints", body: .object(endpointBody))
@@ -107,7 +112,7 @@ public struct MediaLivePipeline: MediaPipeline {
             let keys = [Identifier.secret(bytes: 16), Identifier.secret(bytes: 16)]
             secrets += keys
             let input = try services.rest(services.medialive, "POST", "/prod/inputs", body: [
-                "name": .string("livestreamd-\(streamId)"), "type": "RTMP_PUSH",
+                "name": .string(resourceName), "type": "RTMP_PUSH",
                 "destinations": .array(keys.map { ["streamName": .string("\(settings.ingestApp)/\($0)")] }),
                 "inputSecurityGroups": [.string(settings.inputSecurityGroup)], "requestId": .string(Identifier.make()),
                 "tags": .object(tags.mapValues(JSONValue.string)),
@@ -124,7 +129,7 @@ public struct MediaLivePipeline: MediaPipeline {
             operation = "CreateChannel"
             let placeholder = try archive.sessionRoot(streamId: streamId, startedAt: now(), requestedPath: nil)
             let body = template.createChannelBody(
-                name: "livestreamd-\(streamId)", roleArn: settings.roleArn, inputId: inputId, requestId: Identifier.make(),
+                name: resourceName, roleArn: settings.roleArn, inputId: inputId, requestId: Identifier.make(),
                 segmentLength: segmentLength, destinations: destinations(ingest: ingest, parameters: parameters, archiveRoot: placeholder), tags: tags)
             let created = try services.rest(services.medialive, "POST", "/prod/channels", body: body).objectValue?["channel"]?.objectValue ?? [:]
             guard let channelId = created["id"]?.stringValue else {
@@ -173,7 +178,8 @@ public struct MediaLivePipeline: MediaPipeline {
     func endpointSettings(streamId: String, startover: Int, keyRotation: Int) -> [String: JSONValue] {
         var hls: [String: JSONValue] = [
             "segmentDurationSeconds": .int(Int64(MediaLivePipeline.segmentDurationSeconds)), "playlistWindowSeconds": 60,
-            "playlistType": "EVENT", "adMarkers": "NONE", "includeIframeOnlyStream": false, "useAudioRenditionGroup": false,
+            // The old deployment's packaging: SCTE-35 ad markers passed through, an I-frame-only stream for scrubbing.
+            "playlistType": "EVENT", "adMarkers": "SCTE35_ENHANCED", "includeIframeOnlyStream": true, "useAudioRenditionGroup": false,
             "programDateTimeIntervalSeconds": 0, "streamSelection": ["streamOrder": "ORIGINAL"],
         ]
         if let url = settings.spekeURL, let role = settings.spekeRoleArn {
@@ -184,7 +190,7 @@ public struct MediaLivePipeline: MediaPipeline {
             ]
         }
         return [
-            "manifestName": "index", "description": .string("livestreamd stream \(streamId)"),
+            "manifestName": "index",
             "startoverWindowSeconds": .int(Int64(startover)), "hlsPackage": .object(hls),
         ]
     }

@@ -54,8 +54,9 @@ enum APIRoute: Equatable {
     static let notFound = ServiceError(.notFound, code: "not_found", "no such resource")
 
     private static func streamId(_ text: String) throws(ServiceError) -> String {
-        guard Identifier.isValid(text) else {
-            throw ServiceError.badRequest("stream id must be 32 lowercase hex characters", code: "invalid_id")
+        guard Identifier.isStorableStreamId(text) else {
+            throw ServiceError.badRequest(
+                "a stream id is 1-200 bytes without control characters, '/', '\\', a leading '.' or the prefix livestreamd_", code: "invalid_id")
         }
         return text
     }

@@ -53,6 +53,10 @@ def test_an_associate_and_dissociate_round_trip_leaves_the_config_byte_for_byte(
     assert on["cloudfront_associated"] is True and on["viewer_endpoint_cloudfront"].startswith("https://live.example.com/hls/")
     edited = emulator.distribution_config(distribution)
     assert edited != DISTRIBUTION_CONFIG
+    behaviour = next(b for b in emulator.client("cloudfront").get_distribution_config(Id=distribution)["DistributionConfig"]["CacheBehaviors"]["Items"]
+                     if b["TargetOriginId"] == record["id"])
+    assert behaviour["ForwardedValues"]["Headers"]["Items"] == ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"], \
+        "web players on other domains need MediaPackage's CORS answers (as the old deployment forwarded)"
     for kept in (b"<LambdaFunctionAssociations>", b"<HeaderValue>s&amp;cret</HeaderValue>", b"<Logging>", b"<PriceClass>PriceClass_100",
                  b"<CNAME>live.example.com</CNAME>", b"<Location>FR</Location>"):
         assert kept in edited

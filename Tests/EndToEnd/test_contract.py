@@ -124,7 +124,11 @@ def test_list_pages(stack):
 
 @pytest.mark.parametrize("target, status, code", [
     (f"/streams/{UNKNOWN}", 404, "stream_not_found"),
-    ("/streams/NOT-AN-ID", 400, "invalid_id"),
+    # Any id an old item may have is looked up; only what is unsafe as a key or file name is refused.
+    ("/streams/NOT-AN-ID", 404, "stream_not_found"),
+    ("/streams/.cleanups", 400, "invalid_id"),
+    ("/streams/livestreamd_cleanups", 400, "invalid_id"),
+    (f"/streams/{'x' * 201}", 400, "invalid_id"),
     # nginx resolves dot segments and refuses NUL itself, answering in the API's shape.
     ("/streams/%2e%2e/start", 404, "not_found"),
     ("/streams/abc%00def", 400, "bad_request"),

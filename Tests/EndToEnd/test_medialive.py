@@ -22,7 +22,7 @@ def pending_cleanups(stack):
 
 
 def test_create_builds_packager_secrets_input_and_channel(aws):
-    record = check(requests.post(aws.url("/streams"), json={"name": "ml", "segment_length": 10}))
+    record = check(requests.post(aws.url("/streams"), json={"name": "ml", "description": "the ml stream", "segment_length": 10}))
     sid = record["id"]
     ml, mp, ssm = (aws.emulator.client(s) for s in ("medialive", "mediapackage", "ssm"))
 
@@ -36,12 +36,18 @@ def test_create_builds_packager_secrets_input_and_channel(aws):
 
     origin = mp.describe_origin_endpoint(Id=record["package_endpoint_id"])
     assert origin["ManifestName"] == "index" and origin["HlsPackage"]["SegmentDurationSeconds"] == 6
+    # Named and packaged as the old deployment did: its handlers address the endpoint by stream id,
+    # operators find the stream by its name and description in the console.
+    assert record["package_endpoint_id"] == sid and origin["Description"] == "the ml stream"
+    assert package["Description"] == "the ml stream"
+    assert origin["HlsPackage"]["AdMarkers"] == "SCTE35_ENHANCED" and origin["HlsPackage"]["IncludeIframeOnlyStream"] is True
     assert origin["StartoverWindowSeconds"] == 43200
     assert record["viewer_endpoint"] == origin["Url"] == record["viewer_endpoint_cloudfront"]
     assert re.fullmatch(r"https://[^/]+/out/v1/[0-9a-f]+/index\.m3u8", record["viewer_endpoint"])
 
     created_input = ml.describe_input(InputId=record["live_input_id"])
     assert created_input["Type"] == "RTMP_PUSH" and created_input["SecurityGroups"] == [SECURITY_GROUP]
+    assert created_input["Name"] == "ml"
     urls = [d["Url"] for d in created_input["Destinations"]]
     assert [record["rtmp1"], record["rtmp2"]] == urls
     keys = [u.rsplit("/", 1)[1] for u in urls]
@@ -50,6 +56,7 @@ def test_create_builds_packager_secrets_input_and_channel(aws):
 
     channel = ml.describe_channel(ChannelId=record["live_channel_id"])
     assert channel["RoleArn"] == ROLE_ARN and channel["InputAttachments"][0]["InputId"] == record["live_input_id"]
+    assert channel["Name"] == "ml"
     destinations = {d["Id"]: d["Settings"] for d in channel["Destinations"]}
     assert destinations["mediapackage"] == [
         {"Url": e["Url"], "Username": e["Username"], "PasswordParam": n} for e, n in zip(ingest, record["ssm_paths"])]
@@ -139,12 +146,13 @@ def test_split_reads_the_session_from_s3(aws):
     root = started["archives_path"][session]
     key = root[len(f"s3://{BUCKET}/"):]
     # Each pipeline lost one segment (a tie: pipeline 1 leads); pipeline 2 fills pipeline 1's gap.
-    aws.emulator.seed([f"{key}_1-20261125T101010.{n:06d}.ts" for n in (0, 1, 3)] + [f"{key}_2-20261125T101010.{n:06d}.ts" for n in (0, 2, 3)])
+    # Named as the shipped template (and the old deployment) names them: `_1` + `$dt$`.
+    aws.emulator.seed([f"{key}_120261125T101010.{n:06d}.ts" for n in (0, 1, 3)] + [f"{key}_220261125T101010.{n:06d}.ts" for n in (0, 2, 3)])
     result = check(requests.post(aws.url(f"/streams/{sid}/split"), json={"session_id": session, "timestamp_list": [{"start": 0, "end": 24}], "name_modifier": "s3"}))
     assert result["indexes"] == [f"{key}index_s3_0.m3u8"]
     playlist = aws.emulator.client("s3").get_object(Bucket=BUCKET, Key=result["indexes"][0])["Body"].read().decode()
     uris = [line for line in playlist.splitlines() if line and not line.startswith("#")]
-    assert uris == ["_1-20261125T101010.000000.ts", "_1-20261125T101010.000001.ts", "_2-20261125T101010.000002.ts", "_1-20261125T101010.000003.ts"]
+    assert uris == ["_120261125T101010.000000.ts", "_120261125T101010.000001.ts", "_220261125T101010.000002.ts", "_120261125T101010.000003.ts"]
     assert "#EXT-X-TARGETDURATION:6" in playlist and "#EXT-X-ENDLIST" in playlist
     bad = requests.post(aws.url(f"/streams/{sid}/start"), json={"path": f"s3://{BUCKET}/elsewhere/x"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_path"

@@ -5,6 +5,7 @@ restated here from the old deployment's `create_stream` and `medialive_config.js
 then livestreamd runs against it on the extended AWS emulator.
 """
 import datetime
+import json
 import time
 import uuid
 
@@ -17,6 +18,7 @@ from contract import check
 from moto_fixture import TABLE
 
 pytestmark = pytest.mark.migration
+LEGACY_CLEANUP_ID = uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,11 @@ def old(tmp_path_factory):
         emulator.client("dynamodb").create_table(
             TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        # An earlier livestreamd kept its cleanup journal as one item of the shared table.
+        leftover = {"id": LEGACY_CLEANUP_ID, "owner": "medialive", "stream_id": uuid.uuid4().hex, "created_at": 1, "attempts": 0,
+                    "work": [{"kind": "package_channel", "id": "gone-long-ago"}]}
+        emulator.resource("dynamodb").Table(TABLE).put_item(
+            Item={"id": "livestreamd_cleanups", f"cleanup_{LEGACY_CLEANUP_ID}": json.dumps(leftover)})
 
     yield from emulated_aws_stack(tmp_path_factory, prepare=create_table,
                                   livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE)
@@ -117,3 +124,43 @@ def test_start_on_an_old_channel_records_into_the_new_session_folder(old):
     assert [s["Url"] for s in destinations["Archive"]] == [root + "_1", root + "_2"]
     assert destinations["MediaPackage"] == {d["Id"]: d["Settings"] for d in before["Destinations"]}["MediaPackage"]
     check(requests.post(old.url(f"/streams/{item['id']}/stop")))
+
+
+def test_old_items_of_every_shape_are_served_and_can_be_deleted(old):
+    table = old.emulator.resource("dynamodb").Table(TABLE)
+    # What the old `DELETE /streams/{id}/live` wrote for an id it did not know: a phantom item.
+    table.put_item(Item={"id": "phantom stream", "cloudfront_associated": False})
+    odd_id = uuid.uuid4().hex
+    table.put_item(Item={"id": odd_id, "name": 42, "started": "false", "segment_length": "120", "archives_path": "none",
+                         "ssm_paths": ["/Medialive_api/a", 5], "last_update": "1700000000"})
+    listed = {r["id"]: r for r in check(requests.get(old.url("/streams")))}
+    assert "phantom stream" in listed and odd_id in listed and "livestreamd_cleanups" not in listed
+    odd = check(requests.get(old.url(f"/streams/{odd_id}")))
+    assert odd["started"] is False and odd["segment_length"] == 120 and odd["name"] == "42"
+    assert odd["archives_path"] == {} and odd["ssm_paths"] == ["/Medialive_api/a"]
+    assert sorted(p.split(":")[0] for p in odd["problems"]) == ["archives_path", "ssm_paths"]
+    phantom = check(requests.get(old.url("/streams/phantom%20stream")))
+    assert phantom["id"] == "phantom stream" and "problems" not in phantom
+    for _ in range(3):
+        check(requests.get(old.url("/streams")))
+    warnings = [line for line in old.service_log.read_text().splitlines() if "cannot be read" in line and odd_id in line]
+    assert len(warnings) == 1, warnings
+    check(requests.delete(old.url("/streams/phantom%20stream")))
+    check(requests.delete(old.url(f"/streams/{odd_id}")))
+    assert requests.get(old.url("/streams/phantom%20stream")).status_code == 404
+    # The service's own bookkeeping is not a stream, whatever the table holds.
+    assert requests.get(old.url("/streams/livestreamd_cleanups")).status_code == 400
+
+
+def test_the_old_handlers_scan_of_the_shared_table_sees_only_streams(old):
+    item = create_like_the_old_deployment(old.emulator, "to delete")
+    check(requests.delete(old.url(f"/streams/{item['id']}")))  # journals its teardown
+    # The old `GET /streams`: table.scan(), every item shown as a stream.
+    scanned = old.emulator.resource("dynamodb").Table(TABLE).scan()["Items"]
+    assert all("cleanup" not in key for i in scanned for key in i), scanned
+    assert "livestreamd_cleanups" not in {i["id"] for i in scanned}, "the earlier journal item was moved out"
+    for i in scanned:
+        assert requests.get(old.url(f"/streams/{requests.utils.quote(i['id'], safe='')}")).status_code == 200
+    journal = old.emulator.client("dynamodb").describe_table(TableName=TABLE + "-livestreamd-cleanups")["Table"]
+    assert journal["TableStatus"] == "ACTIVE"
+    assert "moved the pending cleanups out of the streams table" in old.service_log.read_text()

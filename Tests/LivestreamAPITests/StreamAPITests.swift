@@ -73,7 +73,9 @@ struct StreamAPITests {
         let api = api()
         let cases: [(String, String, String, Int, String)] = [
             ("GET", "/streams/0123456789abcdef0123456789abcdef", "", 404, "stream_not_found"),
-            ("GET", "/streams/ABC", "", 400, "invalid_id"),
+            ("GET", "/streams/ABC", "", 404, "stream_not_found"),
+            ("GET", "/streams/.hidden", "", 400, "invalid_id"),
+            ("GET", "/streams/livestreamd_cleanups", "", 400, "invalid_id"),
             ("GET", "/streams/%2e%2e", "", 400, "invalid_path"),
             ("GET", "/streams/..", "", 400, "invalid_path"),
             ("GET", "/streams/a%0Ab", "", 400, "invalid_path"),

@@ -9,7 +9,7 @@ struct StreamRecordTests {
         record.extra = ["custom": ["x": 1]]
         record.archivesPath = ["s": "file:///a/"]
         guard case .object(let object) = record.apiObject else { Issue.record("not an object"); return }
-        for field in StreamRecord.contractFields where field != "state" {
+        for field in StreamRecord.contractFields where field != "state" && field != "problems" {
             #expect(object[field] != nil, "missing \(field)")
         }
         #expect(object["segment_length"] == .int(300))
@@ -44,9 +44,30 @@ struct StreamRecordTests {
         #expect(record.segmentLength == 300 && record.lastUpdate == "1732500000" && record.started && record.description == "")
     }
 
-    @Test func rejectsWrongStoredTypes() {
-        #expect(throws: RecordDecodingError.self) { try StreamRecord(apiObject: ["id": .string(Self.id), "started": "yes"], version: 1) }
+    @Test func coercesOddStoredTypesAndNamesWhatItCannotRead() throws {
+        let odd: [String: JSONValue] = [
+            "id": "phantom", "started": "false", "cloudfront_associated": 1, "segment_length": " 120", "name": 42,
+            "key_rotation_interval": "soon", "archives_path": ["s": "file:///a/", "t": 5], "ssm_paths": "none", "archive": ["segments": "x"],
+        ]
+        let record = try StreamRecord(apiObject: odd, version: 1)
+        #expect(record.id == "phantom" && !record.started && record.cloudfrontAssociated && record.segmentLength == 120 && record.name == "42")
+        #expect(record.keyRotationInterval == 60 && record.archivesPath == ["s": "file:///a/"] && record.ssmPaths == [])
+        #expect(record.problems.map { $0.prefix { $0 != ":" } } == ["archives_path.t", "ssm_paths", "key_rotation_interval", "archive.segments"])
+        let rendered = try JSONValue.parse(record.apiJSON)
+        #expect(rendered.objectValue?["problems"]?.arrayValue?.count == 4)
+        #expect(record.apiObject.objectValue?["problems"] == nil, "problems are shown, never stored")
+        #expect(try StreamRecord(apiObject: ["id": "x", "segment_length": 0], version: 1).segmentLength == 300)
         #expect(throws: RecordDecodingError.self) { try StreamRecord(apiObject: ["name": "no id"], version: 1) }
+        #expect(throws: RecordDecodingError.self) { try StreamRecord(apiObject: ["id": 7], version: 1) }
+    }
+
+    @Test func storableIdsAreAnythingSafeAsAKeyOrFileName() {
+        for id in ["0123456789abcdef0123456789abcdef", "phantom stream", "NOT-AN-ID", "é", String(repeating: "x", count: 200)] {
+            #expect(Identifier.isStorableStreamId(id), "\(id)")
+        }
+        for id in ["", ".cleanups", "a/b", "a\\b", "a\u{7}b", "livestreamd_cleanups", String(repeating: "x", count: 201)] {
+            #expect(!Identifier.isStorableStreamId(id), "\(id)")
+        }
     }
 }
 

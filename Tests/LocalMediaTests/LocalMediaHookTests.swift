@@ -44,7 +44,7 @@ struct LocalMediaHookTests {
 
     func stream(started: Bool) throws -> StreamRecord {
         let id = Identifier.make()
-        let resources = try media.create(streamId: id, segmentLength: 4)
+        let resources = try media.create(streamId: id, name: "n", description: "", segmentLength: 4)
         var record = StreamRecord(id: id, name: "n", segmentLength: 4, lastUpdate: "1")
         record.rtmp1 = resources.rtmp1
         record.rtmp2 = resources.rtmp2
@@ -60,7 +60,7 @@ struct LocalMediaHookTests {
     }
 
     @Test func ingestURLsCarryAPerPipelineKeyAndViewersTheId() throws {
-        let resources = try media.create(streamId: "0123456789abcdef0123456789abcdef", segmentLength: 4)
+        let resources = try media.create(streamId: "0123456789abcdef0123456789abcdef", name: "n", description: "", segmentLength: 4)
         #expect(resources.rtmp1.hasPrefix("rtmp://127.0.0.1:1935/live/0123456789abcdef0123456789abcdef_"))
         #expect(resources.rtmp1 != resources.rtmp2)
         #expect(resources.viewerEndpoint == "http://h/hls/0123456789abcdef0123456789abcdef/index.m3u8")

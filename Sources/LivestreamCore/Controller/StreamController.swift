@@ -10,6 +10,7 @@ public struct StreamController: Sendable {
     public let backends: Backends
     let logger: Logger
     let now: @Sendable () -> Int64
+    let problemLog = RecordProblemLog()
 
     /// - Parameters:
     ///   - backends: the plugin of every seam.
@@ -26,18 +27,21 @@ public struct StreamController: Sendable {
     /// `GET /streams/{id}`.
     public func get(id: String) throws -> StreamRecord {
         guard let record = try store.get(id: id) else { throw ServiceError.streamNotFound(id) }
+        problemLog.report([record], to: logger)
         return record
     }
 
     /// `GET /streams`: one page, or everything when `limit` is nil.
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
-        try store.list(limit: limit, after: token)
+        let page = try store.list(limit: limit, after: token)
+        problemLog.report(page.records, to: logger)
+        return page
     }
 
     /// `POST /streams`: builds the pipeline and stores the new record; the pipeline is torn down if storing fails.
     public func create(_ input: CreateStreamInput) throws -> StreamRecord {
         let id = Identifier.make()
-        let resources = try backends.media.create(streamId: id, segmentLength: input.segmentLength)
+        let resources = try backends.media.create(streamId: id, name: input.name, description: input.description, segmentLength: input.segmentLength)
         var record = StreamRecord(id: id, name: input.name, description: input.description, segmentLength: input.segmentLength, lastUpdate: String(now()))
         record.extra = input.extra
         record.rtmp1 = resources.rtmp1

@@ -33,7 +33,7 @@ public final class RecordingMediaPipeline: MediaPipeline {
         if shouldFail { throw ServiceError(.upstreamFailed, code: "InjectedFailure", "\(operation) failed (injected)") }
     }
 
-    public func create(streamId: String, segmentLength: Int) throws -> MediaResources {
+    public func create(streamId: String, name: String, description: String, segmentLength: Int) throws -> MediaResources {
         try record("create", streamId)
         return MediaResources(
             rtmp1: "rtmp://media.test:1935/live/\(streamId)-key1", rtmp2: "rtmp://media.test:1935/live/\(streamId)-key2",

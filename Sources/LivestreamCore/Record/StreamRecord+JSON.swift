@@ -5,7 +5,7 @@ extension StreamRecord {
         "viewer_endpoint_cloudfront", "rtmp_ivs", "ivs_viewer_endpoint", "ecs_asg_count", "last_update",
         "last_started", "last_stopped", "started", "current_session_id", "archives_path", "live_channel_id",
         "live_input_id", "package_channel_id", "package_endpoint_id", "ssm_paths", "cloudfront_associated",
-        "key_rotation_interval", "startover_window_seconds", "state", "archive", "publishing",
+        "key_rotation_interval", "startover_window_seconds", "state", "archive", "publishing", "problems",
     ]
 
     /// Names reserved for the service's own bookkeeping in storage backends; ignored when clients send them.
@@ -63,7 +63,9 @@ extension StreamRecord {
     /// Reads a record from its contract representation, as stored by this service or the old deployment.
     ///
     /// Tolerant where the old deployment was loose (numbers written as floats or strings,
-    /// timestamps written as numbers, missing optional fields) and strict about the id.
+    /// timestamps written as numbers, missing optional fields, `"false"` for false); an
+    /// attribute that cannot be read is left out and named in `problems`. Only a missing id
+    /// makes the item unreadable.
     /// - Parameters:
     ///   - object: the stored fields.
     ///   - version: the storage version to attach.
@@ -71,40 +73,46 @@ extension StreamRecord {
     public init(apiObject object: [String: JSONValue], version: Int, mediaState: [String: JSONValue] = [:]) throws(RecordDecodingError) {
         let fields = FieldReader(object: object)
         let id = try fields.requiredString("id")
-        let lastUpdate = try fields.timestamp("last_update") ?? "0"
-        self.init(id: id, name: try fields.string("name") ?? "", lastUpdate: lastUpdate)
-        description = try fields.string("description") ?? ""
-        segmentLength = try fields.int("segment_length") ?? StreamRecord.defaultSegmentLength
-        rtmp1 = try fields.string("rtmp1") ?? ""
-        rtmp2 = try fields.string("rtmp2") ?? ""
-        viewerEndpoint = try fields.string("viewer_endpoint") ?? ""
-        viewerEndpointCloudfront = try fields.string("viewer_endpoint_cloudfront") ?? viewerEndpoint
-        lastStarted = try fields.timestamp("last_started")
-        lastStopped = try fields.timestamp("last_stopped")
-        started = try fields.bool("started") ?? false
+        let lastUpdate = fields.timestamp("last_update") ?? "0"
+        self.init(id: id, name: fields.string("name") ?? "", lastUpdate: lastUpdate)
+        description = fields.string("description") ?? ""
+        segmentLength = fields.int("segment_length") ?? StreamRecord.defaultSegmentLength
+        if segmentLength < 1 {
+            fields.noteProblems(["segment_length: \(segmentLength) is not a length; read as \(StreamRecord.defaultSegmentLength)"])
+            segmentLength = StreamRecord.defaultSegmentLength
+        }
+        rtmp1 = fields.string("rtmp1") ?? ""
+        rtmp2 = fields.string("rtmp2") ?? ""
+        viewerEndpoint = fields.string("viewer_endpoint") ?? ""
+        viewerEndpointCloudfront = fields.string("viewer_endpoint_cloudfront") ?? viewerEndpoint
+        lastStarted = fields.timestamp("last_started")
+        lastStopped = fields.timestamp("last_stopped")
+        started = fields.bool("started") ?? false
         // Old items have no state: what they say about `started` is all there is.
-        state = try fields.string("state") ?? (started ? StreamRecord.runningState : StreamRecord.idleState)
-        currentSessionId = try fields.string("current_session_id")
-        archivesPath = try fields.stringMap("archives_path")
-        liveChannelId = try fields.string("live_channel_id") ?? ""
-        liveInputId = try fields.string("live_input_id") ?? ""
-        packageChannelId = try fields.string("package_channel_id") ?? ""
-        packageEndpointId = try fields.string("package_endpoint_id") ?? ""
-        ssmPaths = try fields.stringList("ssm_paths")
-        cloudfrontAssociated = try fields.bool("cloudfront_associated") ?? false
-        keyRotationInterval = try fields.int("key_rotation_interval") ?? StreamRecord.defaultKeyRotationInterval
-        startoverWindowSeconds = try fields.int("startover_window_seconds") ?? StreamRecord.defaultStartoverWindowSeconds
+        state = fields.string("state") ?? (started ? StreamRecord.runningState : StreamRecord.idleState)
+        currentSessionId = fields.string("current_session_id")
+        archivesPath = fields.stringMap("archives_path")
+        liveChannelId = fields.string("live_channel_id") ?? ""
+        liveInputId = fields.string("live_input_id") ?? ""
+        packageChannelId = fields.string("package_channel_id") ?? ""
+        packageEndpointId = fields.string("package_endpoint_id") ?? ""
+        ssmPaths = fields.stringList("ssm_paths")
+        cloudfrontAssociated = fields.bool("cloudfront_associated") ?? false
+        keyRotationInterval = fields.int("key_rotation_interval") ?? StreamRecord.defaultKeyRotationInterval
+        startoverWindowSeconds = fields.int("startover_window_seconds") ?? StreamRecord.defaultStartoverWindowSeconds
         if case .object(let archive)? = object["archive"] {
             let health = FieldReader(object: archive)
-            archiveLastError = try health.string("last_error")
-            archiveLastErrorAt = try health.timestamp("last_error_at")
-            archiveSegments = try health.int("segments")
-            archiveLastSegmentAt = try health.timestamp("last_segment_at")
+            archiveLastError = health.string("last_error")
+            archiveLastErrorAt = health.timestamp("last_error_at")
+            archiveSegments = health.int("segments")
+            archiveLastSegmentAt = health.timestamp("last_segment_at")
+            fields.noteProblems(health.problems.map { "archive." + $0 })
         }
-        publishing = try fields.intList("publishing")
+        publishing = fields.intList("publishing")
         extra = object.filter { !StreamRecord.contractFields.contains($0.key) && !StreamRecord.isReservedFieldName($0.key) }
         self.mediaState = mediaState
         self.version = version
+        problems = fields.problems
     }
 }
 
@@ -116,91 +124,115 @@ public struct RecordDecodingError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Typed access to stored fields, lenient in the ways old items need.
-private struct FieldReader {
+///
+/// A value of an unexpected type is coerced where its meaning is clear (`"false"`,
+/// `"120"`, `10.0`, `1` for true); otherwise the field reads as absent and the reader
+/// notes the problem, so one odd attribute never hides the whole stream.
+private final class FieldReader {
     let object: [String: JSONValue]
+    private(set) var problems: [String] = []
+
+    func noteProblems(_ more: [String]) {
+        problems += more
+    }
+
+    init(object: [String: JSONValue]) {
+        self.object = object
+    }
 
     func value(_ key: String) -> JSONValue? {
         guard let value = object[key], value != .null else { return nil }
         return value
     }
 
+    private func problem<T>(_ key: String, expected: String, found value: JSONValue) -> T? {
+        problems.append("\(key): expected \(expected), found \(value.typeName); read as absent")
+        return nil
+    }
+
     func requiredString(_ key: String) throws(RecordDecodingError) -> String {
-        guard let s = try string(key) else { throw RecordDecodingError(field: key, reason: "missing") }
+        guard case .string(let s)? = value(key), !s.isEmpty else { throw RecordDecodingError(field: key, reason: "missing") }
         return s
     }
 
-    func string(_ key: String) throws(RecordDecodingError) -> String? {
-        switch value(key) {
-        case nil: return nil
-        case .string(let s): return s
-        case let other?: throw RecordDecodingError(field: key, reason: "expected a string, found \(other.typeName)")
-        }
-    }
-
-    /// Epoch seconds as the contract's string; old items sometimes held numbers.
-    func timestamp(_ key: String) throws(RecordDecodingError) -> String? {
+    func string(_ key: String) -> String? {
         switch value(key) {
         case nil: return nil
         case .string(let s): return s
         case .int(let i): return String(i)
-        case .double(let d): return String(Int64(d))
-        case let other?: throw RecordDecodingError(field: key, reason: "expected a timestamp, found \(other.typeName)")
+        case .double(let d): return String(d)
+        case .bool(let b): return String(b)
+        case let other?: return problem(key, expected: "a string", found: other)
         }
     }
 
-    func int(_ key: String) throws(RecordDecodingError) -> Int? {
+    /// Epoch seconds as the contract's string; old items sometimes held numbers.
+    func timestamp(_ key: String) -> String? {
+        switch value(key) {
+        case nil: return nil
+        case .string(let s) where !s.isEmpty && s.utf8.allSatisfy({ (0x30...0x39).contains($0) }): return s
+        case .int(let i) where i >= 0: return String(i)
+        case .double(let d) where d.isFinite && d >= 0 && d < 1e15: return String(Int64(d))
+        case let other?: return problem(key, expected: "epoch seconds", found: other)
+        }
+    }
+
+    func int(_ key: String) -> Int? {
         switch value(key) {
         case nil: return nil
         case .int(let i): return Int(i)
         case .double(let d) where d.rounded() == d && abs(d) < 1e15: return Int(d)
-        case .string(let s) where Int(s) != nil: return Int(s)
-        case let other?: throw RecordDecodingError(field: key, reason: "expected an integer, found \(other.typeName)")
+        case .string(let s) where Int(s.trimmingCharacters(in: .whitespaces)) != nil: return Int(s.trimmingCharacters(in: .whitespaces))
+        case let other?: return problem(key, expected: "an integer", found: other)
         }
     }
 
-    func bool(_ key: String) throws(RecordDecodingError) -> Bool? {
+    func bool(_ key: String) -> Bool? {
         switch value(key) {
         case nil: return nil
         case .bool(let b): return b
-        case let other?: throw RecordDecodingError(field: key, reason: "expected a boolean, found \(other.typeName)")
+        case .string(let s) where ["true", "false"].contains(s.lowercased()): return s.lowercased() == "true"
+        case .int(let i) where i == 0 || i == 1: return i == 1
+        case let other?: return problem(key, expected: "a boolean", found: other)
         }
     }
 
-    func stringMap(_ key: String) throws(RecordDecodingError) -> [String: String] {
+    func stringMap(_ key: String) -> [String: String] {
         guard let value = value(key) else { return [:] }
-        guard case .object(let members) = value else {
-            throw RecordDecodingError(field: key, reason: "expected an object, found \(value.typeName)")
-        }
+        guard case .object(let members) = value else { return problem(key, expected: "an object", found: value) ?? [:] }
         var result: [String: String] = [:]
         for (name, member) in members {
             guard case .string(let s) = member else {
-                throw RecordDecodingError(field: "\(key).\(name)", reason: "expected a string, found \(member.typeName)")
+                problems.append("\(key).\(name): expected a string, found \(member.typeName); left out")
+                continue
             }
             result[name] = s
         }
         return result
     }
 
-    func intList(_ key: String) throws(RecordDecodingError) -> [Int]? {
+    func intList(_ key: String) -> [Int]? {
         guard let value = value(key) else { return nil }
-        guard case .array(let elements) = value else {
-            throw RecordDecodingError(field: key, reason: "expected an array, found \(value.typeName)")
+        guard case .array(let elements) = value else { return problem(key, expected: "an array", found: value) }
+        var result: [Int] = []
+        for element in elements {
+            guard case .int(let i) = element else {
+                problems.append("\(key): expected integers, found \(element.typeName); left out")
+                continue
+            }
+            result.append(Int(i))
         }
-        return try elements.map { element throws(RecordDecodingError) in
-            guard case .int(let i) = element else { throw RecordDecodingError(field: key, reason: "expected integers, found \(element.typeName)") }
-            return Int(i)
-        }
+        return result
     }
 
-    func stringList(_ key: String) throws(RecordDecodingError) -> [String] {
+    func stringList(_ key: String) -> [String] {
         guard let value = value(key) else { return [] }
-        guard case .array(let elements) = value else {
-            throw RecordDecodingError(field: key, reason: "expected an array, found \(value.typeName)")
-        }
+        guard case .array(let elements) = value else { return problem(key, expected: "an array", found: value) ?? [] }
         var result: [String] = []
         for element in elements {
             guard case .string(let s) = element else {
-                throw RecordDecodingError(field: key, reason: "expected strings, found \(element.typeName)")
+                problems.append("\(key): expected strings, found \(element.typeName); left out")
+                continue
             }
             result.append(s)
         }

@@ -1,5 +1,6 @@
 extension StreamRecord {
-    /// The API JSON of the record, written directly (the same bytes as `apiObject.serialized()`).
+    /// The API JSON of the record, written directly (the same bytes as `apiObject.serialized()`,
+    /// plus `problems` when the stored item had attributes that could not be read).
     ///
     /// Records are rendered on every read; building the intermediate dictionary cost
     /// more than the rest of a GET.
@@ -34,7 +35,10 @@ extension StreamRecord {
             ("viewer_endpoint", { JSONValue.writeString(viewerEndpoint, to: &$0) }),
             ("viewer_endpoint_cloudfront", { JSONValue.writeString(viewerEndpointCloudfront, to: &$0) }),
         ]
-        if !extra.isEmpty {
+        if !problems.isEmpty {
+            fields.append(("problems", { JSONValue.array(problems.map(JSONValue.string)).write(to: &$0) }))
+        }
+        if !extra.isEmpty || !problems.isEmpty {
             for (key, value) in extra where !StreamRecord.contractFields.contains(key) {
                 fields.append((key, { value.write(to: &$0) }))
             }

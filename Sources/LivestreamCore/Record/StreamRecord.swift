@@ -39,6 +39,9 @@ public struct StreamRecord: Sendable, Equatable {
     public var publishing: [Int]?
     /// Client fields that are not part of the contract; kept and returned as given.
     public var extra: [String: JSONValue]
+    /// Stored attributes that could not be read (an old item's odd types), as shown in the API's
+    /// `problems`; never stored.
+    public var problems: [String] = []
     /// State a media plugin keeps with the stream (never returned by the API).
     public var mediaState: [String: JSONValue]
     /// Compare-and-set version; 0 for a record not yet stored.

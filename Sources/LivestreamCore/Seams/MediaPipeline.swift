@@ -3,8 +3,9 @@
 /// Each operation either completes or leaves nothing behind; the controller undoes
 /// earlier steps of a use case when a later one fails.
 public protocol MediaPipeline: Sendable {
-    /// Builds the pipeline for a new stream.
-    func create(streamId: String, segmentLength: Int) throws -> MediaResources
+    /// Builds the pipeline for a new stream; `name` and `description` are the stream's, for
+    /// naming what the backend creates (as the old deployment did, for its operators' consoles).
+    func create(streamId: String, name: String, description: String, segmentLength: Int) throws -> MediaResources
 
     /// Starts the channel for a new session whose archive destinations are given.
     /// - Returns: the channel state and the media state to store with the record for this session.

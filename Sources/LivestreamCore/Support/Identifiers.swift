@@ -13,6 +13,20 @@ public enum Identifier {
         text.utf8.count == 32 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
+    /// Whether `text` may name a stored stream.
+    ///
+    /// This service makes 32-hex ids, but a table shared with the old deployment holds
+    /// items with other ids (the old `DELETE /live` wrote items under whatever id it was
+    /// given); they must stay readable and deletable. Refused is only what is unsafe as a
+    /// key or a file name: empty, over 200 bytes, control characters, `/` or `\`, a
+    /// leading `.`, and the `livestreamd_` prefix of the service's own bookkeeping items.
+    public static func isStorableStreamId(_ text: some StringProtocol) -> Bool {
+        if isValid(text) { return true }
+        let bytes = text.utf8
+        guard (1...200).contains(bytes.count), bytes.first != UInt8(ascii: "."), !text.hasPrefix("livestreamd_") else { return false }
+        return !text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "/" || $0 == "\\" }
+    }
+
     /// A random secret of `bytes` bytes as lowercase hex (from the system's CSPRNG).
     public static func secret(bytes: Int = 16) -> String {
         var generator = SystemRandomNumberGenerator()
