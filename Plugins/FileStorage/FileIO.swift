@@ -32,6 +32,24 @@ enum FileIO {
         }
     }
 
+    /// Removes the temporary files of writes that never finished (the process was killed
+    /// between create and rename), once older than `age`: a younger one may be another
+    /// process's write in progress.
+    /// - Returns: the names removed.
+    @discardableResult
+    static func sweepTemporaryFiles(in directory: String, olderThan age: TimeInterval = 600, now: Date = Date()) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".tmp-") {
+            let path = directory + "/" + name
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                now.timeIntervalSince(modified) > age, unlink(path) == 0
+            else { continue }
+            removed.append(name)
+        }
+        return removed
+    }
+
     /// Temp file in the same directory, fsync, rename over `path`, fsync the directory.
     static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
         let temporary = directory + "/.tmp-" + Identifier.secret(bytes: 8)

@@ -33,7 +33,14 @@ public final class FileStreamStore: StreamStore {
             throw ConfigurationError("cannot create the storage directory \(directory): \(error.localizedDescription)")
         }
         guard access(directory, W_OK) == 0 else { throw ConfigurationError("the storage directory \(directory) is not writable") }
-        cleanups = try FileCleanupJournal(storeDirectory: directory)
+        let journal = try FileCleanupJournal(storeDirectory: directory)
+        cleanups = journal
+        for folder in [directory, journal.directory] {
+            let swept = FileIO.sweepTemporaryFiles(in: folder)
+            if !swept.isEmpty {
+                logger.notice("removed temporary files of unfinished writes", metadata: ["directory": "\(folder)", "count": "\(swept.count)"])
+            }
+        }
         let cache = self.cache
         let watched = self.watched
         let watch = !watchDirectory ? nil : DirectoryWatch(directory: directory) { change in

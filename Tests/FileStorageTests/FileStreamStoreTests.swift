@@ -32,6 +32,19 @@ struct FileStreamStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { ![".lock", ".cleanups"].contains($0) }.isEmpty, "no temp files left")
     }
 
+    @Test func reopeningSweepsOldTemporaryFilesOfUnfinishedWrites() throws {
+        let stale = directory + "/.tmp-0123456789abcdef"
+        let fresh = directory + "/.tmp-fedcba9876543210"
+        let staleInJournal = directory + "/.cleanups/.tmp-00112233aabbccdd"
+        for path in [stale, fresh, staleInJournal] { #expect(FileManager.default.createFile(atPath: path, contents: Data("{".utf8))) }
+        for path in [stale, staleInJournal] {
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: path)
+        }
+        _ = try FileStreamStore(directory: directory, logger: Logger(label: "test"))
+        #expect(!FileManager.default.fileExists(atPath: stale) && !FileManager.default.fileExists(atPath: staleInJournal))
+        #expect(FileManager.default.fileExists(atPath: fresh), "a young one may be another process's write in progress")
+    }
+
     @Test func cleanupJournalSurvivesReopeningAndStaysOutOfListings() throws {
         let store = try FileStreamStore(directory: directory, logger: Logger(label: "test"))
         let record = try store.create(StreamRecord(id: Identifier.make(), name: "n", lastUpdate: "1"))

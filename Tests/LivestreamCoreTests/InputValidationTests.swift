@@ -21,6 +21,8 @@ struct InputValidationTests {
         #expect(message { try CreateStreamInput(json: ["name": 5]) } == "name must be a string, not integer")
         #expect(message { try CreateStreamInput(json: ["name": "a\u{7}b"]) } == "name must not contain control characters")
         #expect(message { try CreateStreamInput(json: ["name": .string(String(repeating: "x", count: 257))]) } == "name is longer than 256 characters")
+        // 200 grapheme clusters, 400 code points: JSON Schema's maxLength counts code points.
+        #expect(message { try CreateStreamInput(json: ["name": .string(String(repeating: "e\u{301}", count: 200))]) } == "name is longer than 256 characters")
         #expect(message { try CreateStreamInput(json: ["name": "n", "segment_length": "3oo"]) } == "segment_length must be a whole number in 1...86400")
         #expect(message { try CreateStreamInput(json: ["name": "n", "segment_length": 0]) } == "segment_length must be a whole number in 1...86400")
         #expect(message { try CreateStreamInput(json: ["name": "n", "segment_length": 4.5]) } == "segment_length must be a whole number in 1...86400")

@@ -25,7 +25,8 @@ enum FieldValidation {
             throw .badRequest("\(field) must be a string, not \(value.typeName)")
         }
         if required && !allowEmpty && text.isEmpty { throw .badRequest("\(field) must not be empty") }
-        if text.count > maxLength { throw .badRequest("\(field) is longer than \(maxLength) characters") }
+        // Code points, as JSON Schema's maxLength counts them (not grapheme clusters).
+        if text.unicodeScalars.count > maxLength { throw .badRequest("\(field) is longer than \(maxLength) characters") }
         let allowed: Set<Unicode.Scalar> = allowNewlines ? ["\n", "\t", "\r"] : []
         if text.unicodeScalars.contains(where: { isControl($0) && !allowed.contains($0) }) {
             throw .badRequest("\(field) must not contain control characters")
