@@ -84,7 +84,7 @@ public struct StreamAPI: Sendable {
             let record = try controller.get(id: id)
             return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: renderedRecords.body(for: record))
         case (.stream(let id), "POST"):
-            return .record(try controller.update(id: id, UpdateStreamInput(json: try body(request))))
+            return .record(try controller.update(id: id, UpdateStreamInput(json: try body(request, optional: true))))
         case (.stream(let id), _):
             return .record(try controller.delete(id: id))
         case (.start(let id), _):

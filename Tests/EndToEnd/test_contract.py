@@ -150,6 +150,8 @@ def test_update_changes_user_fields_only(stack, created):
     assert int(updated["last_update"]) >= int(created["last_update"])
     partial = check(requests.post(stack.url(f"/streams/{created['id']}"), json={"description": "only this"}))
     assert partial["name"] == "renamed" and partial["description"] == "only this"
+    unchanged = check(requests.post(stack.url(f"/streams/{created['id']}")))  # the old Postman collection sends no body
+    assert unchanged["name"] == "renamed" and unchanged["description"] == "only this" and unchanged["team"] == "red"
     error(requests.post(stack.url(f"/streams/{UNKNOWN}"), json={"name": "x"}), 404, "stream_not_found")
     error(requests.post(stack.url(f"/streams/{created['id']}"), json={"name": 1}), 400)
     error(requests.post(stack.url(f"/streams/{created['id']}"), data=b"nope"), 400, "invalid_json")

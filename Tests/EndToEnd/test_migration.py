@@ -164,3 +164,28 @@ def test_the_old_handlers_scan_of_the_shared_table_sees_only_streams(old):
     journal = old.emulator.client("dynamodb").describe_table(TableName=TABLE + "-livestreamd-cleanups")["Table"]
     assert journal["TableStatus"] == "ACTIVE"
     assert "moved the pending cleanups out of the streams table" in old.service_log.read_text()
+
+
+# The old deployment's Postman collection, request by request (method, path, raw body), as Postman sends them.
+POSTMAN_COLLECTION = [
+    ("GET", "/streams", None),
+    ("GET", "/streams/{id}", None),
+    ("POST", "/streams", '{\n\t"name": "my_stream",\n\t"description": "Live Stream with MediaLive"\n}'),
+    ("POST", "/streams/{id}", None),
+    ("POST", "/streams/{id}/start", None),
+    ("POST", "/streams/{id}/live", None),
+    ("POST", "/streams/{id}/stop", None),
+    ("DELETE", "/streams/{id}", None),
+]
+
+
+def test_the_old_postman_collection_runs_in_order(old):
+    stream_id = create_like_the_old_deployment(old.emulator, "postman")["id"]
+    created = None
+    for method, path, body in POSTMAN_COLLECTION:
+        answer = requests.request(method, old.url(path.replace("{id}", stream_id)), data=body)
+        assert 200 <= answer.status_code < 300, (method, path, answer.status_code, answer.text)
+        if path == "/streams" and method == "POST":
+            created = check(answer)
+    assert requests.get(old.url(f"/streams/{stream_id}")).status_code == 404
+    check(requests.delete(old.url(f"/streams/{created['id']}")))

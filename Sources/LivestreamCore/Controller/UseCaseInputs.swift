@@ -16,13 +16,15 @@ public struct CreateStreamInput: Sendable, Equatable {
 }
 
 /// `POST /streams/{id}`: the user fields of a record; everything server-managed is ignored.
+///
+/// No body changes nothing (the old deployment's Postman collection sends none).
 public struct UpdateStreamInput: Sendable, Equatable {
     public var name: String?
     public var description: String?
     public var extra: [String: JSONValue]
 
     public init(json body: JSONValue?) throws(ServiceError) {
-        let members = try FieldValidation.object(body, allowEmpty: false)
+        let members = try FieldValidation.object(body, allowEmpty: true)
         name = try FieldValidation.text(members["name"], field: "name", maxLength: 256, required: members["name"] != nil, allowEmpty: true)
         description = try FieldValidation.text(members["description"], field: "description", maxLength: 4096, required: false, allowNewlines: true)
         extra = try FieldValidation.extraFields(members)
