@@ -182,6 +182,10 @@ def test_start_stop_cycle(stack, created):
     assert stopped["started"] is False and stopped["last_stopped"] and stopped["archives_path"] == started["archives_path"]
     assert stopped["state"] in ("STOPPING", "IDLE")
 
+    custom = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/contract test.v1"}))
+    assert custom["archives_path"][custom["current_session_id"]].endswith("/events/contract test.v1/"), "any safe folder name, as the old API took"
+    check(requests.post(stack.url(f"/streams/{sid}/stop")))
+    error(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/100%"}), 400, "invalid_path")
     custom = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/contract-test"}))
     assert custom["archives_path"][custom["current_session_id"]].endswith("/events/contract-test/")
     check(requests.post(stack.url(f"/streams/{sid}/stop")))
@@ -227,16 +231,19 @@ def test_split(stack, created):
         {"session_id": session, "timestamp_list": [{"start": "a", "end": 5}]},
         {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}] * 1001},
         {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}], "name_modifier": "../x"},
-        {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}], "name_modifier": "x" * 65},
+        {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}], "name_modifier": "x" * 201},
+        {"session_id": session, "timestamp_list": [{"start": 0, "end": 1}], "name_modifier": "a\nb"},
     ]:
         error(requests.post(url, json=bad), 400)
     assert stack.archive.playlists(root) == [], "a refused split writes nothing"
     error(requests.post(url, json=dict(good, session_id=UNKNOWN)), 404, "session_not_found")
     error(requests.post(stack.url(f"/streams/{UNKNOWN}/split"), json=good), 404, "stream_not_found")
 
+    dotted = check(requests.post(url, json={"session_id": session, "timestamp_list": [{"start": 0, "end": 6}], "name_modifier": "clip.v1 b"}))
+    assert Path(dotted["indexes"][0]).name == "index_clip.v1 b_0.m3u8" and stack.archive.read(dotted["indexes"][0]).endswith("#EXT-X-ENDLIST\n")
     result = check(requests.post(url, json={"session_id": session, "timestamp_list": [{"start": 0, "end": 6}, {"start": "5", "end": 13}], "name_modifier": "c1"}))
     assert [Path(k).name for k in result["indexes"]] == ["index_c1_0.m3u8", "index_c1_1.m3u8"]
-    assert stack.archive.playlists(root) == ["index_c1_0.m3u8", "index_c1_1.m3u8"]
+    assert stack.archive.playlists(root) == ["index_c1_0.m3u8", "index_c1_1.m3u8", "index_clip.v1 b_0.m3u8"]
     second = stack.archive.read(result["indexes"][1])
     assert re.findall(r"^_1-\S+\.ts$", second, re.M) == [f"_1-20261125T000000.{n:06d}.ts" for n in (1, 2, 3)]
     generated = check(requests.post(url, json=good))

@@ -85,15 +85,15 @@ public struct SplitInput: Sendable, Equatable {
         case .string(let text)? where SplitInput.isValidNameModifier(text):
             nameModifier = text
         default:
-            throw .badRequest("name_modifier must match [A-Za-z0-9_-]{1,64}")
+            throw .badRequest("name_modifier must be a string of at most 200 bytes without control characters, '/' or '\\'")
         }
     }
 
-    /// `[A-Za-z0-9_-]{1,64}`.
+    /// What may go into `index_<name_modifier>_<n>.m3u8`: any text the old deployment took,
+    /// except what would leave the session folder or break a file name (at most 200 bytes,
+    /// no control characters, `/` or `\`). Empty is allowed, as it was.
     public static func isValidNameModifier(_ text: String) -> Bool {
-        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
+        text.utf8.count <= 200
+            && !text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "/" || $0 == "\\" }
     }
 }

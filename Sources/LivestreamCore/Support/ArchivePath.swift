@@ -7,9 +7,11 @@ public enum ArchivePath {
         return "\(year)/\(two(month))/\(two(day))/\(streamId)-\(startedAt)/"
     }
 
-    /// The folders of a client-given relative path, checked: 1-16 folders of
-    /// `[A-Za-z0-9._~-]`, each at most 255 bytes (a file system's limit), no `.` or `..`,
-    /// no leading `/`, at most 512 bytes.
+    /// The folders of a client-given relative path, checked for what is unsafe only (the
+    /// old deployment took any path): 1-16 folders, each at most 255 bytes (a file
+    /// system's limit), none empty, `.` or `..`; no leading `/`, at most 512 bytes; no
+    /// control characters, `\` (a folder separator elsewhere) or `%` (the archiver's
+    /// ffmpeg would expand it in file names). Spaces, dots and any other letters are fine.
     public static func relativeSegments(_ path: String) throws(ServiceError) -> [String] {
         guard path.utf8.count <= 512 else { throw .badRequest("path is longer than 512 bytes", code: "invalid_path") }
         guard !path.hasPrefix("/") else { throw .badRequest("path must be relative to the archive root", code: "invalid_path") }
@@ -21,16 +23,15 @@ public enum ArchivePath {
                 throw .badRequest("path must not contain empty, '.' or '..' folders", code: "invalid_path")
             }
             guard folder.utf8.count <= 255 else { throw .badRequest("path folders must be at most 255 bytes long", code: "invalid_path") }
-            guard folder.utf8.allSatisfy(isAllowed) else {
-                throw .badRequest("path folders may only use letters, digits and . _ ~ -", code: "invalid_path")
+            guard !folder.unicodeScalars.contains(where: isUnsafe) else {
+                throw .badRequest("path must not contain control characters, '\\' or '%'", code: "invalid_path")
             }
         }
         return trimmed
     }
 
-    private static func isAllowed(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~") || byte == UInt8(ascii: "-")
+    private static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\\" || scalar == "%"
     }
 
     /// UTC calendar date of an epoch second (proleptic Gregorian; H. Hinnant's days_from_civil inverse).
