@@ -101,6 +101,10 @@ let package = Package(
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "S3ArchiveTests", dependencies: ["S3Archive", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "DynamoDBStorageTests", dependencies: ["DynamoDBStorage", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
+        .testTarget(
+            name: "StorageConformanceTests",
+            dependencies: ["FileStorage", "DynamoDBStorage", "AWSClient", "AWSTestSupport", "LivestreamCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(name: "CloudFrontCDNTests", dependencies: ["CloudFrontCDN", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "MediaLiveMediaTests", dependencies: ["MediaLiveMedia", "AWSClient", "LivestreamCore"], swiftSettings: strict),
     ]

@@ -25,28 +25,6 @@ struct DynamoDBStreamStoreTests {
         try JSONValue.parse(try dynamodb.json(targetPrefix: "DynamoDB_20120810", operation: operation, body: Array(request.utf8)))
     }
 
-    @Test func crudWithCompareAndSet() throws {
-        var record = StreamRecord(id: Identifier.make(), name: "n", segmentLength: 6, lastUpdate: "1732500000")
-        record.extra = ["team": ["a": [1, 2.5, nil, true]]]
-        record.archivesPath = ["s": "s3://bucket/x/"]
-        record.ssmPaths = ["/Medialive_api/u1"]
-        let created = try store.create(record)
-        #expect(created.version == 1)
-        #expect(try store.get(id: record.id) == created)
-        #expect { try store.create(record) } throws: { ($0 as? ServiceError)?.code == "already_exists" }
-
-        var changed = created
-        changed.name = "m"
-        changed.mediaState = ["k": "v"]
-        let replaced = try store.replace(changed)
-        #expect(try store.get(id: record.id) == replaced)
-        #expect { try store.replace(changed) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
-        #expect { try store.delete(created) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
-        try store.delete(replaced)
-        #expect(try store.get(id: record.id) == nil)
-        #expect { try store.replace(replaced) } throws: { ($0 as? ServiceError)?.code == "stream_not_found" }
-    }
-
     @Test func oldItemsAreReadUpdatedAndStayReadableByTheOldCode() throws {
         let id = Identifier.make()
         // As the old Lambda functions left an item (boto3 types), without a version attribute.
@@ -107,29 +85,27 @@ struct DynamoDBStreamStoreTests {
         #expect(throws: ServiceError.self) { try store.list(limit: 5, after: "../x") }
     }
 
-    @Test func cleanupJournalIsOneItemThatListingsSkip() throws {
+    @Test func cleanupJournalLivesInATableOfItsOwnAndTakesOverTheOldItem() throws {
+        // An earlier version kept the journal as one item of the streams table.
+        let legacy = PendingCleanup(owner: "medialive", streamId: Identifier.make(), work: [["kind": "channel", "id": "9"]], createdAt: 5)
+        let text = String(decoding: legacy.jsonValue.serialized(), as: UTF8.self)
+        let item: [String: JSONValue] = ["id": ["S": "livestreamd_cleanups"], "cleanup_" + legacy.id: ["S": .string(text)]]
+        let put = JSONValue.object(["TableName": "MedialiveApiStorage", "Item": .object(item)])
+        _ = try raw("PutItem", String(decoding: put.serialized(), as: UTF8.self))
         let record = try store.create(StreamRecord(id: Identifier.make(), name: "n", lastUpdate: "1"))
-        let first = PendingCleanup(owner: "medialive", streamId: record.id, work: [["kind": "channel", "id": "7"]], createdAt: 20)
-        var second = PendingCleanup(owner: "medialive", streamId: record.id, work: [], createdAt: 10)
-        try store.cleanups.save(first)
-        try store.cleanups.save(second)
-        second.attempts = 2
-        try store.cleanups.save(second)
-        #expect(try store.cleanups.pending() == [second, first])
+        let fresh = PendingCleanup(owner: "medialive", streamId: record.id, work: [], createdAt: 10)
+        try store.cleanups.save(fresh)
+        #expect(try store.cleanups.pending() == [legacy, fresh])
+        // The streams table holds streams only: what the old deployment's Scan shows as streams.
+        let scanned = try raw("Scan", #"{"TableName":"MedialiveApiStorage","ConsistentRead":true}"#).objectValue?["Items"]?.arrayValue ?? []
+        #expect(scanned.compactMap { $0.objectValue?["id"]?.objectValue?["S"]?.stringValue } == [record.id])
+        let table = try raw("DescribeTable", #"{"TableName":"MedialiveApiStorage-livestreamd-cleanups"}"#)
+        #expect(table.objectValue?["Table"]?.objectValue?["TableStatus"] == "ACTIVE")
+    }
 
-        #expect(try store.list(limit: nil, after: nil).records.map(\.id) == [record.id])
-        var paged: [String] = []
-        var token: String?
-        repeat {
-            let page = try store.list(limit: 1, after: token)
-            paged += page.records.map(\.id)
-            token = page.nextToken
-        } while token != nil && paged.count < 5
-        #expect(paged == [record.id])
-        #expect(store.problems.isEmpty, "the journal item is not reported as a broken record")
-        try store.cleanups.finish(id: first.id)
-        try store.cleanups.finish(id: first.id)
-        #expect(try store.cleanups.pending() == [second])
+    @Test func aNamedCleanupTableMustExist() throws {
+        let named = DynamoDBStreamStore(table: "MedialiveApiStorage", dynamodb: dynamodb, logger: Logger(label: "test"), cleanupTable: "not-there")
+        #expect { try named.cleanups.pending() } throws: { ($0 as? ServiceError)?.code == "ResourceNotFoundException" }
     }
 
     @Test func awsFailuresBecomeUpstreamErrors() throws {

@@ -17,21 +17,6 @@ struct FileStreamStoreTests {
         StreamRecord(id: Identifier.make(), name: name, lastUpdate: "1")
     }
 
-    @Test func createGetReplaceDelete() throws {
-        let created = try store.create(record())
-        #expect(created.version == 1)
-        #expect(try store.get(id: created.id) == created)
-        var changed = created
-        changed.name = "m"
-        changed.mediaState = ["publishers": ["1": "7"]]
-        let replaced = try store.replace(changed)
-        #expect(replaced.version == 2)
-        #expect(try store.get(id: created.id) == replaced)
-        try store.delete(replaced)
-        #expect(try store.get(id: created.id) == nil)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { ![".lock", ".cleanups"].contains($0) }.isEmpty, "no temp files left")
-    }
-
     @Test func reopeningSweepsOldTemporaryFilesOfUnfinishedWrites() throws {
         let stale = directory + "/.tmp-0123456789abcdef"
         let fresh = directory + "/.tmp-fedcba9876543210"
@@ -63,17 +48,6 @@ struct FileStreamStoreTests {
         try reopened.cleanups.finish(id: second.id)
         try reopened.cleanups.finish(id: second.id)
         #expect(try store.cleanups.pending() == [first])
-    }
-
-    @Test func compareAndSetRejectsStaleVersions() throws {
-        let created = try store.create(record())
-        _ = try store.replace(created)
-        #expect { try store.replace(created) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
-        #expect { try store.delete(created) } throws: { ($0 as? ServiceError)?.code == "version_conflict" }
-        #expect { try store.create(created) } throws: { ($0 as? ServiceError)?.code == "already_exists" }
-        var missing = record()
-        missing.version = 1
-        #expect { try store.replace(missing) } throws: { ($0 as? ServiceError)?.code == "stream_not_found" }
     }
 
     @Test func documentsAreTheContractRecordInAnEnvelope() throws {

@@ -13,7 +13,7 @@ public final class MemoryCleanupJournal: CleanupJournal {
     }
 
     public func pending() throws -> [PendingCleanup] {
-        cleanups.withLock { $0 }
+        cleanups.withLock { $0 }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
     public func finish(id: String) throws {

@@ -52,6 +52,7 @@ public final class MemoryStreamStore: StreamStore {
     }
 
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
+        if let token, !Identifier.isStorableStreamId(token) { throw ServiceError.badRequest("next_token is not valid") }
         let all = records.withLock { Array($0.values) }.sorted { $0.id < $1.id }
         let remaining = token.map { token in all.filter { $0.id > token } } ?? all
         guard let limit, remaining.count > limit else { return StreamPage(records: remaining, nextToken: nil) }

@@ -81,6 +81,8 @@ extension StreamStore {
             let before = record
             try change(&record)
             if record == before { return record }
+            // Written back in the store's own form, the item's unreadable attributes are gone.
+            record.problems = []
             do {
                 return try replace(record)
             } catch let error as ServiceError where error.code == "version_conflict" {
