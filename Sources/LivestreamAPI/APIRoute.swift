@@ -56,7 +56,7 @@ enum APIRoute: Equatable {
     private static func streamId(_ text: String) throws(ServiceError) -> String {
         guard Identifier.isStorableStreamId(text) else {
             throw ServiceError.badRequest(
-                "a stream id is 1-200 bytes without control characters, '/', '\\', a leading '.' or the prefix livestreamd_", code: "invalid_id")
+                "a stream id is 1-60 characters without control characters, '/', '\\', '%', a leading '.' or the prefix livestreamd_", code: "invalid_id")
         }
         return text
     }

@@ -57,7 +57,10 @@ public struct StreamAPI: Sendable {
         let route = try APIRoute(segments: segments)
         if request.method == "OPTIONS" { return preflight(route) }
         guard route.methods.contains(request.method) else {
-            throw ServiceError(.methodNotAllowed, code: "method_not_allowed", "\(request.method) is not allowed here; use \(route.methods.joined(separator: ", "))")
+            let allowed = (route.methods + ["OPTIONS"]).joined(separator: ", ")
+            var response = APIResponse.error(ServiceError(.methodNotAllowed, code: "method_not_allowed", "\(request.method) is not allowed here; use \(route.methods.joined(separator: ", "))"))
+            response.headers.append(("Allow", allowed))  // RFC 9110: a 405 names what the resource allows
+            return response
         }
         if route.needsToken { try authorize(request) }
         return try dispatch(route, request)

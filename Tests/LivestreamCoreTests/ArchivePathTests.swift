@@ -17,7 +17,7 @@ struct ArchivePathTests {
 
     @Test(arguments: [
         "", "/abs", "a/../b", "..", "a/./b", "a//b", "a\u{0}b", "a\nb", "a\u{85}b", "a\\b", "a/%2e%2e", "a%06d", String(repeating: "a/", count: 17),
-        String(repeating: "x", count: 513), String(repeating: "x", count: 256),
+        String(repeating: "x", count: 64), String(repeating: "é", count: 64),
     ])
     func rejectsEscapes(_ path: String) {
         #expect(throws: ServiceError.self) { try ArchivePath.relativeSegments(path) }

@@ -42,9 +42,13 @@ enum FieldValidation {
         switch value {
         case .int(let i): whole = Double(i)
         case .double(let d): whole = d
-        case .string(let s) where s.utf8.count <= 32:
+        case .string(let s):
+            // Digits with an optional all-zero fraction ("120", "10.0"), spaces around: what int() took.
             let trimmed = s.trimmingCharacters(in: .whitespaces)
-            whole = trimmed.utf8.allSatisfy { (0x30...0x39).contains($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") } ? Double(trimmed) : nil
+            let parts = trimmed.split(separator: ".", omittingEmptySubsequences: false)
+            let wellFormed = (1...2).contains(parts.count) && !parts[0].isEmpty && parts[0].utf8.allSatisfy { (0x30...0x39).contains($0) }
+                && (parts.count == 1 || parts[1].utf8.allSatisfy { $0 == UInt8(ascii: "0") })
+            whole = wellFormed ? Double(trimmed) : nil
         default:
             throw .badRequest("\(field) must be an integer, not \(value.typeName)")
         }
@@ -60,13 +64,21 @@ enum FieldValidation {
         switch value {
         case .int(let i)?: number = Double(i)
         case .double(let d)?: number = d
-        case .string(let s)? where s.count <= 32: number = Double(s.trimmingCharacters(in: .whitespaces))
+        case .string(let s)?: number = decimal(s.trimmingCharacters(in: .whitespaces))
         case nil, .null?: throw .badRequest("\(field) is required")
         default: number = nil
         }
         guard let number, number.isFinite else { throw .badRequest("\(field) must be a number of seconds") }
         guard number >= 0 else { throw .badRequest("\(field) must not be negative") }
         return number
+    }
+
+    /// Digits with an optional fraction (`"120"`, `"1.5"`); nil for anything else (`"1e3"`, `"inf"`, `""`).
+    private static func decimal(_ text: String) -> Double? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let digits: (Substring) -> Bool = { !$0.isEmpty && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+        guard (1...2).contains(parts.count), parts.allSatisfy(digits) else { return nil }
+        return Double(text)
     }
 
     static func identifier(_ value: JSONValue?, field: String) throws(ServiceError) -> String {

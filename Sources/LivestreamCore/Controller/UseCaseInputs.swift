@@ -75,8 +75,8 @@ public struct SplitInput: Sendable, Equatable {
             }
             let start = try FieldValidation.seconds(range["start"], field: "timestamp_list[\(index)].start")
             let end = try FieldValidation.seconds(range["end"], field: "timestamp_list[\(index)].end")
-            guard end > start else { throw .badRequest("timestamp_list[\(index)]: end must be greater than start") }
-            ranges.append(TimeRange(start: start, end: end))
+            // An end at or before the start is an empty range: an empty playlist, as the old deployment wrote.
+            ranges.append(TimeRange(start: start, end: max(start, end)))
         }
         self.ranges = ranges
         switch members["name_modifier"] {
@@ -85,15 +85,16 @@ public struct SplitInput: Sendable, Equatable {
         case .string(let text)? where SplitInput.isValidNameModifier(text):
             nameModifier = text
         default:
-            throw .badRequest("name_modifier must be a string of at most 200 bytes without control characters, '/' or '\\'")
+            throw .badRequest("name_modifier must be a string of at most 50 characters without control characters, '/' or '\\'")
         }
     }
 
     /// What may go into `index_<name_modifier>_<n>.m3u8`: any text the old deployment took,
-    /// except what would leave the session folder or break a file name (at most 200 bytes,
-    /// no control characters, `/` or `\`). Empty is allowed, as it was.
+    /// except what would leave the session folder or break a file name (at most 50 code
+    /// points, so the file name stays within 255 bytes; no control characters, `/` or `\`).
+    /// Empty is allowed, as it was.
     public static func isValidNameModifier(_ text: String) -> Bool {
-        text.utf8.count <= 200
+        text.unicodeScalars.count <= 50
             && !text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "/" || $0 == "\\" }
     }
 }

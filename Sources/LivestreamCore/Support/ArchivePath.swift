@@ -8,12 +8,12 @@ public enum ArchivePath {
     }
 
     /// The folders of a client-given relative path, checked for what is unsafe only (the
-    /// old deployment took any path): 1-16 folders, each at most 255 bytes (a file
-    /// system's limit), none empty, `.` or `..`; no leading `/`, at most 512 bytes; no
-    /// control characters, `\` (a folder separator elsewhere) or `%` (the archiver's
-    /// ffmpeg would expand it in file names). Spaces, dots and any other letters are fine.
+    /// old deployment took any path): 1-16 folders, each of at most 63 characters (a file
+    /// system holds 255 bytes: 63 code points of any size), none empty, `.` or `..`; no
+    /// leading `/`; no control characters, `\` (a folder separator elsewhere) or `%` (the
+    /// archiver's ffmpeg would expand it in file names). Spaces, dots and any other letters
+    /// are fine. Counted in code points, as the OpenAPI document's pattern counts them.
     public static func relativeSegments(_ path: String) throws(ServiceError) -> [String] {
-        guard path.utf8.count <= 512 else { throw .badRequest("path is longer than 512 bytes", code: "invalid_path") }
         guard !path.hasPrefix("/") else { throw .badRequest("path must be relative to the archive root", code: "invalid_path") }
         let folders = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let trimmed = folders.last == "" ? Array(folders.dropLast()) : folders
@@ -22,7 +22,7 @@ public enum ArchivePath {
             guard !folder.isEmpty, folder != ".", folder != ".." else {
                 throw .badRequest("path must not contain empty, '.' or '..' folders", code: "invalid_path")
             }
-            guard folder.utf8.count <= 255 else { throw .badRequest("path folders must be at most 255 bytes long", code: "invalid_path") }
+            guard folder.unicodeScalars.count <= 63 else { throw .badRequest("path folders must be at most 63 characters long", code: "invalid_path") }
             guard !folder.unicodeScalars.contains(where: isUnsafe) else {
                 throw .badRequest("path must not contain control characters, '\\' or '%'", code: "invalid_path")
             }

@@ -18,13 +18,13 @@ public enum Identifier {
     /// This service makes 32-hex ids, but a table shared with the old deployment holds
     /// items with other ids (the old `DELETE /live` wrote items under whatever id it was
     /// given); they must stay readable and deletable. Refused is only what is unsafe as a
-    /// key or a file name: empty, over 200 bytes, control characters, `/` or `\`, a
-    /// leading `.`, and the `livestreamd_` prefix of the service's own bookkeeping items.
+    /// key or a file name: empty, over 60 characters (code points: a file name holds 60
+    /// of any size), control characters, `/`, `\` or `%` (ambiguous in the URL that names
+    /// it), a leading `.`, and the `livestreamd_` prefix of the service's own bookkeeping items.
     public static func isStorableStreamId(_ text: some StringProtocol) -> Bool {
         if isValid(text) { return true }
-        let bytes = text.utf8
-        guard (1...200).contains(bytes.count), bytes.first != UInt8(ascii: "."), !text.hasPrefix("livestreamd_") else { return false }
-        return !text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "/" || $0 == "\\" }
+        guard (1...60).contains(text.unicodeScalars.count), text.utf8.first != UInt8(ascii: "."), !text.hasPrefix("livestreamd_") else { return false }
+        return !text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "/" || $0 == "\\" || $0 == "%" }
     }
 
     /// A random secret of `bytes` bytes as lowercase hex (from the system's CSPRNG).
