@@ -6,8 +6,8 @@ from moto_fixture import TABLE, Moto
 from stack import Stack
 
 
-def start_stack(tmp_path_factory, **extra_env):
-    return Stack(tmp_path_factory.mktemp("stack"), extra_env={k.upper(): v for k, v in extra_env.items()}).start()
+def start_stack(tmp_path_factory, detached_nginx=False, **extra_env):
+    return Stack(tmp_path_factory.mktemp("stack"), extra_env={k.upper(): v for k, v in extra_env.items()}).start(detached_nginx=detached_nginx)
 
 
 def emulated_aws_stack(tmp_path_factory, prepare=None, **extra_env):

@@ -6,6 +6,7 @@ ports chosen free at start. `Stack.stop()` stops what `Stack.start()` started.
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +30,31 @@ def running(pid):
         return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+class DetachedProcess:
+    """A process that is not our child, with the part of Popen's interface `Stack.stop()` uses."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def poll(self):
+        return None if running(self.pid) else 0
+
+    def send_signal(self, sig):
+        if running(self.pid):
+            os.kill(self.pid, sig)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout=None):
+        deadline = time.time() + (timeout if timeout is not None else 3600)
+        while running(self.pid):
+            if time.time() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+            time.sleep(0.05)
+        return 0
 
 
 def binary():
@@ -78,10 +104,10 @@ class Stack:
                    INTERNAL_TOKEN=self.internal_token)
         subprocess.run([str(REPO / "nginx" / "render.sh"), str(self.run_dir)], env=env, check=True, capture_output=True)
 
-    def start(self):
+    def start(self, detached_nginx=False):
         self.render_nginx()
         self.start_service()
-        self.start_nginx()
+        self.start_nginx(detached=detached_nginx)
         self.wait_ready()
         return self
 
@@ -98,11 +124,24 @@ class Stack:
             self.stop()
         return code
 
-    def start_nginx(self):
-        """nginx on the rendered configuration (render_nginx first), in the foreground as a child."""
-        self.nginx = subprocess.Popen(
-            ["nginx", "-p", str(self.run_dir), "-e", str(self.run_dir / "logs" / "error.log"), "-c", str(self.run_dir / "nginx.conf")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def nginx_command(self):
+        # The absolute path: a binary upgrade re-executes argv[0].
+        return [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(self.run_dir), "-e", str(self.run_dir / "logs" / "error.log"), "-c", str(self.run_dir / "nginx.conf")]
+
+    def start_nginx(self, detached=False):
+        """nginx on the rendered configuration (render_nginx first), in the foreground as a child.
+
+        `detached`: as nobody's child (as under an init system), so a binary upgrade (SIGUSR2)
+        works: nginx ignores it while the parent that started it lives.
+        """
+        if not detached:
+            self.nginx = subprocess.Popen(self.nginx_command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return
+        # The launcher outlives nginx's start-up: nginx takes the parent it sees then for the one that must be
+        # gone before it accepts an upgrade (had the launcher already exited, that would be init, for good).
+        launched = subprocess.run(["sh", "-c", '"$@" </dev/null >/dev/null 2>&1 & echo $!; sleep 1', "sh", *self.nginx_command()],
+                                  check=True, capture_output=True, text=True)
+        self.nginx = DetachedProcess(int(launched.stdout.strip()))
 
     def start_service(self):
         self.log_handle = open(self.service_log, "ab")

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from conftest import start_stack
+from stack import DetachedProcess
 from support.waiting import eventually
 from test_pipeline import ffprobe, push, session_folder
 
@@ -37,12 +38,32 @@ def archive_files(folder):
     return {path.name: path.stat().st_size for path in folder.iterdir() if path.suffix == ".ts"}
 
 
-def test_stop_after_an_nginx_reload_disconnects_the_encoder_and_ends_the_archive(tmp_path_factory):
-    stack = start_stack(tmp_path_factory)
+def upgrade_nginx_binary(stack):
+    """nginx's binary upgrade: USR2 starts a new master (its own workers), WINCH retires the old workers.
+
+    Returns the new master's pid; the old master stays (stack.nginx) until the stack stops.
+    """
+    old = stack.nginx.pid
+    stack.nginx.send_signal(signal.SIGUSR2)
+    pid_file = stack.run_dir / "nginx.pid"
+    new = eventually(lambda: (lambda pid: pid if pid and pid != old else None)(
+        int(pid_file.read_text().strip() or 0) if pid_file.exists() else 0), timeout=10, what="the new nginx master")
+    stack.nginx.send_signal(signal.SIGWINCH)
+    return new
+
+
+@pytest.mark.parametrize("change", ["reload", "binary upgrade"])
+def test_stop_after_an_nginx_reload_disconnects_the_encoder_and_ends_the_archive(tmp_path_factory, change):
+    stack = start_stack(tmp_path_factory, detached_nginx=change == "binary upgrade")
     record, publisher = live_stream(stack)
+    upgraded = None
     try:
-        # A reload (certbot, another site's change): a new worker answers rtmp_control, the old one keeps the encoder.
-        stack.nginx.send_signal(signal.SIGHUP)
+        # A reload (certbot, another site's change) or a binary upgrade (a Debian nginx update): newer workers
+        # answer rtmp_control, the old one keeps the encoder.
+        if change == "reload":
+            stack.nginx.send_signal(signal.SIGHUP)
+        else:
+            upgraded = DetachedProcess(upgrade_nginx_binary(stack))
         time.sleep(3)
         assert publisher.poll() is None, "the encoder should still be on air after the reload"
         stopped_at = time.time()
@@ -57,6 +78,9 @@ def test_stop_after_an_nginx_reload_disconnects_the_encoder_and_ends_the_archive
         time.sleep(6)
         assert archive_files(folder) == before, "the archive kept growing after stop"
     finally:
+        if upgraded:
+            upgraded.send_signal(signal.SIGQUIT)
+            upgraded.wait(timeout=10)
         shut_down(stack, publisher)
 
 
