@@ -3,7 +3,8 @@ import LivestreamCore
 
 /// Archive plugin `file`: session folders under a directory that nginx serves.
 ///
-/// Roots are `file://<absolute directory>/<folders>/`. Segment lengths come from the
+/// Roots are `file://<absolute directory>/<folders>/`, or `.../<folders>/<stem>` for a
+/// client's path without a trailing `/` (file names start with the stem). Segment lengths come from the
 /// segment lists (`*.csv`, `name,start,end` per line) the archiver writes beside the
 /// segments; a segment missing from every list has an unknown length.
 public struct FileArchiveStore: ArchiveStore {
@@ -22,13 +23,15 @@ public struct FileArchiveStore: ArchiveStore {
 
     public func sessionRoot(streamId: String, startedAt: Int64, requestedPath: String?) throws -> String {
         guard let requestedPath else { return try newDatedFolder(streamId: streamId, startedAt: startedAt) }
-        let relative = try ArchivePath.relativeSegments(requestedPath).joined(separator: "/") + "/"
-        let folder = directory + "/" + relative
-        if let existing = try? FileManager.default.contentsOfDirectory(atPath: folder), existing.contains(where: { $0.hasSuffix(".ts") }) {
-            throw ServiceError(.conflict, code: "path_in_use", "path \(relative) already holds an archive")
+        let root = try ArchivePath.root(base: "file://" + directory + "/", path: requestedPath)
+        let (folder, stem) = try self.folder(of: root)
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: folder),
+            existing.contains(where: { $0.hasPrefix(stem) && $0.hasSuffix(".ts") })
+        {
+            throw ServiceError(.conflict, code: "path_in_use", "path \(requestedPath) already holds an archive")
         }
-        try makeFolders(relative)
-        return "file://" + folder
+        try makeFolders(String(folder.dropFirst(directory.count + 1)))
+        return root
     }
 
     /// `YYYY/MM/DD/<id>-<epoch>/`, created here and now; a second session started in the
@@ -58,7 +61,7 @@ public struct FileArchiveStore: ArchiveStore {
     }
 
     public func listSegments(root: String) throws -> [ArchiveSegment] {
-        let folder = try self.folder(of: root)
+        let (folder, stem) = try self.folder(of: root)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         var durations: [String: Double] = [:]
         for list in names where list.hasSuffix(".csv") {
@@ -69,11 +72,12 @@ public struct FileArchiveStore: ArchiveStore {
                 durations[String(fields[0]).split(separator: "/").last.map(String.init) ?? ""] = end - start
             }
         }
-        return names.compactMap { ArchiveSegment(fileName: $0, duration: durations[$0]) }
+        return names.compactMap { ArchiveSegment(fileName: $0, stem: stem, duration: durations[$0]) }
     }
 
     public func writePlaylist(root: String, fileName: String, contents: String) throws -> String {
-        let folder = try self.folder(of: root)
+        let (folder, stem) = try self.folder(of: root)
+        let fileName = stem + fileName
         let temporary = folder + ".tmp-" + fileName
         let bytes = Array(contents.utf8)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o664)
@@ -94,15 +98,15 @@ public struct FileArchiveStore: ArchiveStore {
         return String(folder.dropFirst(directory.count + 1)) + fileName
     }
 
-    /// The session folder (with trailing slash) of a root inside this archive.
-    public func folder(of root: String) throws(ServiceError) -> String {
+    /// The session folder (with trailing slash) of a root inside this archive, and the root's file-name stem.
+    public func folder(of root: String) throws(ServiceError) -> (folder: String, stem: String) {
         let prefix = "file://" + directory + "/"
-        guard root.hasPrefix(prefix), root.hasSuffix("/") else {
+        guard root.hasPrefix(prefix) else {
             throw ServiceError.internal("archive root \(root) is not inside the file archive \(directory)")
         }
-        let relative = String(root.dropFirst(prefix.count).dropLast())
-        _ = try ArchivePath.relativeSegments(relative)
-        return String(root.dropFirst("file://".count))
+        _ = try ArchivePath.relativeSegments(String(root.dropFirst(prefix.count)))
+        let (folder, stem) = ArchivePath.split(root: String(root.dropFirst("file://".count)))
+        return (folder, stem)
     }
 
     static func absolute(_ path: String) -> String {

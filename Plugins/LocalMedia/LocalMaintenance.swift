@@ -79,12 +79,12 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
         var stalled: [(String, Int)] = []
         for record in records where record.started {
             guard let session = record.currentSessionId, let root = record.archivesPath[session], root.hasPrefix("file://") else { continue }
-            let folder = String(root.dropFirst("file://".count))
+            let (folder, stem) = ArchivePath.split(root: String(root.dropFirst("file://".count)))
             let limit = TimeInterval(2 * record.segmentLength)
             for (pipeline, client) in Publishers(record.mediaState).clients {
                 // Give a new publisher (and its archiver) time for its first segment.
                 guard let since = liveness.firstSeen(client), now.timeIntervalSince(since) > limit else { continue }
-                let written = FileTimes.entries(of: folder).filter { $0.hasPrefix(folder + "/_\(pipeline)-") }
+                let written = FileTimes.entries(of: folder).filter { $0.hasPrefix(folder + "/" + stem + "_\(pipeline)-") }
                 let newest = FileTimes.newest(written) ?? since
                 if now.timeIntervalSince(newest) > limit { stalled.append((record.id, pipeline)) }
             }

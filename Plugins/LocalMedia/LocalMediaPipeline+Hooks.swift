@@ -140,7 +140,7 @@ extension LocalMediaPipeline {
 
     /// The archiver's question: where does this public stream's segments go?
     ///
-    /// Answers four lines: session folder, file name prefix (`_<pipeline>-<session start>`),
+    /// Answers four lines: session folder, file name prefix (`[<stem>]_<pipeline>-<session start>`),
     /// first counter and segment length. The counter is the wall-clock slot of the session
     /// (`elapsed / segment_length + 1`), so a pipeline that starts or restarts late numbers
     /// its segments where they belong in time and the splitter lines both pipelines up to
@@ -154,8 +154,8 @@ extension LocalMediaPipeline {
         guard record.started, let session = record.currentSessionId, let root = record.archivesPath[session], root.hasPrefix("file://") else {
             return InternalResponse(status: 409, body: "stream is not started\n")
         }
-        let folder = String(root.dropFirst("file://".count))
-        let prefix = "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0)
+        let (folder, stem) = ArchivePath.split(root: String(root.dropFirst("file://".count)))
+        let prefix = stem + "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0)
         let existing = (try? archive.listSegments(root: root)) ?? []
         let continued = (existing.filter { $0.pipeline == pipeline }.map(\.counter).max() ?? 0) + 1
         let sessionStart = Double(record.lastStarted ?? "") ?? wallClock()
@@ -177,7 +177,8 @@ extension LocalMediaPipeline {
         let at = String(Int64(wallClock()))
         var counted = false
         try updateMediaState(streamId) { record in
-            let prefix = "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0) + "."
+            let stem = record.currentSessionId.flatMap { record.archivesPath[$0] }.map { ArchivePath.split(root: $0).stem } ?? ""
+            let prefix = stem + "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0) + "."
             guard record.started, file.hasPrefix(prefix), file.hasSuffix(".ts"), !file.contains("/") else {
                 counted = false
                 return

@@ -5,7 +5,8 @@ import Logging
 
 /// Archive plugin `s3`: session folders under a bucket and prefix, as MediaLive's archive output writes them.
 ///
-/// Roots are `s3://<bucket>/<prefix><folders>/`. A session is listed once per split
+/// Roots are `s3://<bucket>/<prefix><folders>/`, or `.../<folders>/<stem>` for a client's
+/// path without a trailing `/` (file names start with the stem). A session is listed once per split
 /// request with ListObjectsV2 (every page); playlists are written with PutObject.
 /// Segment lengths are not stored in S3, so the splitter uses the nominal length.
 public struct S3ArchiveStore: ArchiveStore {
@@ -34,21 +35,21 @@ public struct S3ArchiveStore: ArchiveStore {
             }
             path = String(path.dropFirst(base.count))
         }
-        return base + (try ArchivePath.relativeSegments(path)).joined(separator: "/") + "/"
+        return try ArchivePath.root(base: base, path: path)
     }
 
     public func listSegments(root: String) throws -> [ArchiveSegment] {
-        let folder = try key(of: root)
+        let (folder, stem) = try keys(of: root)
         var segments: [ArchiveSegment] = []
         var token: String?
         repeat {
-            var query = "list-type=2&prefix=" + SignatureV4.uriEncode(folder, keepSlash: false)
+            var query = "list-type=2&prefix=" + SignatureV4.uriEncode(folder + stem, keepSlash: false)
             if let token { query = "continuation-token=" + SignatureV4.uriEncode(token, keepSlash: false) + "&" + query }
             let answer = try call("ListObjectsV2") { try s3.send(method: "GET", path: "/" + bucket, query: query) }
             let text = String(decoding: answer.body, as: UTF8.self)
             for key in XMLScan.texts(of: "Key", in: text) {
                 let name = String(key.dropFirst(folder.count))
-                if let segment = ArchiveSegment(fileName: name) { segments.append(segment) }
+                if let segment = ArchiveSegment(fileName: name, stem: stem) { segments.append(segment) }
             }
             token = XMLScan.text(of: "IsTruncated", in: text) == "true" ? XMLScan.text(of: "NextContinuationToken", in: text) : nil
         } while token != nil
@@ -56,7 +57,8 @@ public struct S3ArchiveStore: ArchiveStore {
     }
 
     public func writePlaylist(root: String, fileName: String, contents: String) throws -> String {
-        let key = try self.key(of: root) + fileName
+        let (folder, stem) = try keys(of: root)
+        let key = folder + stem + fileName
         _ = try call("PutObject") {
             try s3.send(
                 method: "PUT", path: "/" + bucket + "/" + SignatureV4.uriEncode(key, keepSlash: true),
@@ -65,13 +67,14 @@ public struct S3ArchiveStore: ArchiveStore {
         return key
     }
 
-    /// The key prefix of a root inside this archive (ends with `/`).
-    func key(of root: String) throws(ServiceError) -> String {
-        guard root.hasPrefix(base), root.hasSuffix("/") else {
+    /// The key prefix of a root's folder inside this archive (ends with `/`) and the root's file-name stem.
+    func keys(of root: String) throws(ServiceError) -> (folder: String, stem: String) {
+        guard root.hasPrefix(base) else {
             throw ServiceError.internal("archive root \(root) is not inside \(base)")
         }
         _ = try ArchivePath.relativeSegments(String(root.dropFirst(base.count)))
-        return prefix + root.dropFirst(base.count)
+        let (folder, stem) = ArchivePath.split(root: String(root.dropFirst(base.count)))
+        return (prefix + folder, stem)
     }
 
     private func call<T>(_ operation: String, _ body: () throws -> T) throws -> T {

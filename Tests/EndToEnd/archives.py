@@ -11,16 +11,24 @@ class FileArchive:
     def __init__(self, stack):
         self.dir = stack.archive_dir
 
+    @staticmethod
+    def folder_and_stem(root):
+        """A root is a folder (ending with /) or a folder and a file-name stem."""
+        folder, stem = root[len("file://"):].rsplit("/", 1)
+        return Path(folder), stem
+
     def put_segments(self, root, segments):
-        """segments: [(file name, start, end)]; the archiver also leaves a CSV of real lengths."""
-        folder = Path(root[len("file://"):])
+        """segments: [(name after the root, start, end)]; the archiver also leaves a CSV of real lengths."""
+        folder, stem = self.folder_and_stem(root)
         for name, _, _ in segments:
-            (folder / name).write_bytes(b"\x47" + b"\xff" * 187)
-        stem = segments[0][0].rsplit(".", 2)[0]
-        (folder / f"{stem}.1.csv").write_text("".join(f"{n},{s},{e}\n" for n, s, e in segments))
+            (folder / (stem + name)).write_bytes(b"\x47" + b"\xff" * 187)
+        base = segments[0][0].rsplit(".", 2)[0]
+        (folder / f"{stem}{base}.1.csv").write_text("".join(f"{stem}{n},{s},{e}\n" for n, s, e in segments))
 
     def playlists(self, root):
-        return sorted(p.name for p in Path(root[len("file://"):]).glob("*.m3u8"))
+        """Playlist names after the root's stem."""
+        folder, stem = self.folder_and_stem(root)
+        return sorted(p.name[len(stem):] for p in folder.glob(f"{stem}*.m3u8"))
 
     def read(self, key):
         return (self.dir / key).read_text()
@@ -42,8 +50,9 @@ class S3Archive:
         self.emulator.seed([self.key(root) + name for name, _, _ in segments], body="G")
 
     def playlists(self, root):
+        """Playlist names after the root's stem."""
         listed = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=self.key(root)).get("Contents", [])
-        return sorted(o["Key"].rsplit("/", 1)[1] for o in listed if o["Key"].endswith(".m3u8"))
+        return sorted(o["Key"][len(self.key(root)):] for o in listed if o["Key"].endswith(".m3u8") and "/" not in o["Key"][len(self.key(root)):])
 
     def read(self, key):
         return self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()

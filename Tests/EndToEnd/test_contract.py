@@ -183,11 +183,15 @@ def test_start_stop_cycle(stack, created):
     assert stopped["started"] is False and stopped["last_stopped"] and stopped["archives_path"] == started["archives_path"]
     assert stopped["state"] in ("STOPPING", "IDLE")
 
-    custom = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/contract test.v1"}))
+    custom = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/contract test.v1/"}))
     assert custom["archives_path"][custom["current_session_id"]].endswith("/events/contract test.v1/"), "any safe folder name, as the old API took"
     check(requests.post(stack.url(f"/streams/{sid}/stop")))
+    # Without a trailing slash the last part is a file-name stem, as the old deployment used it.
+    stem = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/noslash"}))
+    assert stem["archives_path"][stem["current_session_id"]].endswith("/events/noslash")
+    check(requests.post(stack.url(f"/streams/{sid}/stop")))
     error(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/100%"}), 400, "invalid_path")
-    custom = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/contract-test"}))
+    custom = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": "events/contract-test/"}))
     assert custom["archives_path"][custom["current_session_id"]].endswith("/events/contract-test/")
     check(requests.post(stack.url(f"/streams/{sid}/stop")))
     for action in ("start", "stop"):
@@ -248,6 +252,15 @@ def test_split(stack, created):
     assert re.findall(r"^_1-\S+\.ts$", second, re.M) == [f"_1-20261125T000000.{n:06d}.ts" for n in (1, 2, 3)]
     generated = check(requests.post(url, json=good))
     assert re.fullmatch(r".*/index_[0-9a-f]{32}_0\.m3u8", generated["indexes"][0])
+    # A root from a path without a trailing slash: segments and playlists named after its stem, beside it.
+    stem_session = check(requests.post(stack.url(f"/streams/{sid}/start"), json={"path": f"stems/s{sid[:8]}"}))
+    check(requests.post(stack.url(f"/streams/{sid}/stop")))
+    stem_root = stem_session["archives_path"][stem_session["current_session_id"]]
+    assert stem_root.endswith(f"/stems/s{sid[:8]}")
+    stack.archive.put_segments(stem_root, [(f"_1-20261125T000000.{n:06d}.ts", s, e) for n, s, e in ((1, 0.0, 6.0), (2, 6.0, 12.0))])
+    stemmed = check(requests.post(url, json={"session_id": stem_session["current_session_id"], "timestamp_list": [{"start": 0, "end": 12}], "name_modifier": "st"}))
+    assert stemmed["indexes"][0].endswith(f"stems/s{sid[:8]}index_st_0.m3u8")
+    assert re.findall(r"^\S+\.ts$", stack.archive.read(stemmed["indexes"][0]), re.M) == [f"s{sid[:8]}_1-20261125T000000.{n:06d}.ts" for n in (1, 2)]
     # As the old deployment answered: no ranges, no playlists; a range past the end, a playlist without segments.
     assert check(requests.post(url, json={"session_id": session, "timestamp_list": []}))["indexes"] == []
     beyond = check(requests.post(url, json={"session_id": session, "timestamp_list": [{"start": 100, "end": 200}], "name_modifier": "late"}))

@@ -29,7 +29,25 @@ struct FileArchiveStoreTests {
             ($0 as? ServiceError)?.kind == .badRequest
         }
         // 63 code points of 4 bytes each (252 bytes) still fit a file system's 255-byte names.
-        #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: String(repeating: "𝄞", count: 63)).hasSuffix("𝄞/"))
+        #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: String(repeating: "𝄞", count: 63) + "/").hasSuffix("𝄞/"))
+    }
+
+    @Test func aPathWithoutTrailingSlashIsAFileNameStem() throws {
+        // The old deployment's meaning: `events/noslash` writes events/noslash_1..., and its playlists beside them.
+        let archive = try FileArchiveStore(directory: directory)
+        let root = try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "events/noslash")
+        #expect(root == "file://\(archive.directory)/events/noslash")
+        let folder = archive.directory + "/events/"
+        for name in ["noslash_1-x.000001.ts", "noslash_2-x.000001.ts", "other_1-x.000001.ts", "noslashy_1-x.000001.ts"] {
+            FileManager.default.createFile(atPath: folder + name, contents: Data())
+        }
+        try "noslash_1-x.000001.ts,0,4.5\n".write(toFile: folder + "noslash_1-x.1.csv", atomically: true, encoding: .utf8)
+        let segments = try archive.listSegments(root: root).sorted { $0.name < $1.name }
+        #expect(segments.map(\.name) == ["noslash_1-x.000001.ts", "noslash_2-x.000001.ts"] && segments.map(\.pipeline) == [1, 2])
+        #expect(segments[0].duration == 4.5)
+        #expect(try archive.writePlaylist(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n") == "events/noslashindex_m_0.m3u8")
+        #expect { try archive.sessionRoot(streamId: "abc", startedAt: 2, requestedPath: "events/noslash") } throws: { ($0 as? ServiceError)?.code == "path_in_use" }
+        #expect(try archive.sessionRoot(streamId: "abc", startedAt: 2, requestedPath: "events/fresh") == "file://\(archive.directory)/events/fresh")
     }
 
     @Test func aPathHoldingAnArchiveIsNotReused() throws {

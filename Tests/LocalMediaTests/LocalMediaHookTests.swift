@@ -201,4 +201,14 @@ struct LocalMediaHookTests {
         let stopped = try stream(started: false)
         #expect(try call("rtmp/archive", ["name": stopped.id]).status == 409)
     }
+
+    @Test func aStemRootPutsTheStemBeforeEveryFileName() throws {
+        // A client's path without a trailing slash (`ev/noslash`): files are ev/noslash_1-..., as the old deployment named them.
+        var record = try stream(started: true)
+        record = try #require(try store.update(id: record.id) { $0.archivesPath = ["s": "file:///tmp/archive/ev/noslash"] })
+        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/ev/\nnoslash_1-20241125T020000\n1\n4\n")
+        #expect(try call("rtmp/archive_segment", ["name": record.id, "file": "noslash_1-20241125T020000.000001.ts"]).status == 200)
+        #expect(try call("rtmp/archive_segment", ["name": record.id, "file": "_1-20241125T020000.000002.ts"]).status == 409)
+        #expect(try store.get(id: record.id)?.archiveSegments == 1)
+    }
 }

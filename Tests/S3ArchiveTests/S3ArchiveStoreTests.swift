@@ -29,7 +29,9 @@ struct S3ArchiveStoreTests {
 
     @Test func rootsStayInsideTheBucketAndPrefix() throws {
         #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1_732_500_000, requestedPath: nil) == "s3://archives/live/2024/11/25/abc-1732500000/")
-        #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "events/keynote") == "s3://archives/live/events/keynote/")
+        #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "events/keynote/") == "s3://archives/live/events/keynote/")
+        // Without a trailing slash, as the old deployment used it: a file-name stem in events/.
+        #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "events/keynote") == "s3://archives/live/events/keynote")
         #expect(try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "s3://archives/live/events/x/") == "s3://archives/live/events/x/")
         for bad in ["s3://other/live/x", "s3://archives/elsewhere/x", "s3://archives/live/../x", "../x", "a\u{1}b"] {
             #expect(throws: ServiceError.self, "\(bad)") { try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: bad) }
@@ -56,6 +58,16 @@ struct S3ArchiveStoreTests {
         #expect(key == folder + "index_clip_0.m3u8")
         let fetched = try s3.send(method: "GET", path: "/archives/" + key)
         #expect(fetched.body == Array("#EXTM3U\n".utf8) && fetched.headers["content-type"] == "application/vnd.apple.mpegurl")
+    }
+
+    @Test func aStemRootListsItsOwnSegmentsAndWritesPlaylistsNamedAfterIt() throws {
+        let root = try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "s3://archives/live/events/noslash")
+        for name in ["noslash_120241125T020000.000000.ts", "noslash_220241125T020000.000001.ts", "noslashy_1x.000000.ts", "other_1x.000000.ts"] {
+            try put("live/events/" + name)
+        }
+        let segments = try archive.listSegments(root: root).sorted { $0.name < $1.name }
+        #expect(segments.map(\.name) == ["noslash_120241125T020000.000000.ts", "noslash_220241125T020000.000001.ts"])
+        #expect(try archive.writePlaylist(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n") == "live/events/noslashindex_m_0.m3u8")
     }
 
     @Test func aMissingBucketIsAnUpstreamError() throws {

@@ -21,9 +21,10 @@ public struct ArchiveSegment: Sendable, Equatable {
     }
 
     /// Parses a segment file name (no folders); nil for anything that is not a segment.
-    public init?(fileName: String, duration: Double? = nil) {
-        guard fileName.hasSuffix(".ts"), !fileName.contains("/") else { return nil }
-        let stem = fileName.dropLast(3)
+    /// - Parameter stem: the root's file-name stem, which the name must start with (see `ArchiveStore`).
+    public init?(fileName: String, stem rootStem: String = "", duration: Double? = nil) {
+        guard fileName.hasSuffix(".ts"), !fileName.contains("/"), fileName.hasPrefix(rootStem) else { return nil }
+        let stem = fileName.dropFirst(rootStem.count).dropLast(3)
         guard let dot = stem.lastIndex(of: ".") else { return nil }
         let digits = stem[stem.index(after: dot)...]
         guard digits.count >= 6, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let counter = Int(digits) else { return nil }

@@ -1,8 +1,11 @@
 /// Where session archives live (seam `archive`).
 ///
-/// An archive root is a URL (`file:///...`, `s3://...`) ending with `/`; the encoder
+/// An archive root is a URL (`file:///...`, `s3://...`): a folder (ending with `/`), or,
+/// as the old deployment took a client's `path` without a trailing `/`, a folder and a
+/// file-name stem (`.../events/keynote` writes `keynote_1...` into `events/`). The encoder
 /// writes segments as `<root>_1...` and `<root>_2...` (see `ArchiveSegment`), and
-/// playlists are written beside them. `MemoryArchiveStore` is the test double.
+/// playlists are written beside them as `<root>index_...`. `MemoryArchiveStore` is the
+/// test double.
 public protocol ArchiveStore: Sendable {
     /// The archive root for a new session.
     /// - Parameters:

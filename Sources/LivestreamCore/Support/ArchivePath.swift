@@ -1,5 +1,11 @@
 /// Archive folder names: the dated default and the rules for a client's `path`.
 public enum ArchivePath {
+    /// A root's folder (with its trailing `/`) and the file-name stem after it (`""` for a folder root).
+    public static func split(root: String) -> (folder: String, stem: String) {
+        guard let slash = root.lastIndex(of: "/") else { return ("", root) }
+        return (String(root[...slash]), String(root[root.index(after: slash)...]))
+    }
+
     /// `YYYY/MM/DD/<id>-<epoch>/` (UTC date of the start).
     public static func dated(streamId: String, startedAt: Int64) -> String {
         let (year, month, day) = civilDate(epochSeconds: startedAt)
@@ -13,6 +19,13 @@ public enum ArchivePath {
     /// leading `/`; no control characters, `\` (a folder separator elsewhere) or `%` (the
     /// archiver's ffmpeg would expand it in file names). Spaces, dots and any other letters
     /// are fine. Counted in code points, as the OpenAPI document's pattern counts them.
+    /// A client's relative path as a root below `base` (which ends with `/`): a folder root when the
+    /// path ends with `/`, else the last part is a file-name stem (the old deployment's meaning).
+    public static func root(base: String, path: String) throws(ServiceError) -> String {
+        let folders = try relativeSegments(path)
+        return base + folders.joined(separator: "/") + (path.hasSuffix("/") ? "/" : "")
+    }
+
     public static func relativeSegments(_ path: String) throws(ServiceError) -> [String] {
         guard !path.hasPrefix("/") else { throw .badRequest("path must be relative to the archive root", code: "invalid_path") }
         let folders = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
