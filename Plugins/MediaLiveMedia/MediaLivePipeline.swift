@@ -22,8 +22,18 @@ public struct MediaLivePipeline: MediaPipeline {
         /// Optional SPEKE key provider: with it the HLS endpoint is AES-128 encrypted and keys rotate every `key_rotation_interval`.
         public var spekeURL: String?
         public var spekeRoleArn: String?
+        /// Name MediaLive and MediaPackage resources after the stream (name, description), as the old
+        /// deployment did; false: `livestreamd-<id>`.
+        public var namesFromStream: Bool
+        /// Fields of the origin endpoint's `hlsPackage` over the defaults (the old deployment's packaging).
+        public var hlsPackage: [String: JSONValue]
 
-        public init(roleArn: String, inputSecurityGroup: String, ingestApp: String = "live", spekeURL: String? = nil, spekeRoleArn: String? = nil) {
+        public init(
+            roleArn: String, inputSecurityGroup: String, ingestApp: String = "live", spekeURL: String? = nil, spekeRoleArn: String? = nil,
+            namesFromStream: Bool = true, hlsPackage: [String: JSONValue] = [:]
+        ) {
+            self.namesFromStream = namesFromStream
+            self.hlsPackage = hlsPackage
             self.roleArn = roleArn
             self.inputSecurityGroup = inputSecurityGroup
             self.ingestApp = ingestApp
@@ -67,8 +77,8 @@ public struct MediaLivePipeline: MediaPipeline {
 
     public func create(streamId: String, name: String, description: String, segmentLength: Int) throws -> MediaResources {
         // Named as the old deployment named them (operators find streams by name in the AWS console).
-        let resourceName = name.isEmpty ? "livestreamd-\(streamId)" : name
-        let resourceDescription = description.isEmpty ? "livestreamd stream \(streamId)" : description
+        let resourceName = name.isEmpty || !settings.namesFromStream ? "livestreamd-\(streamId)" : name
+        let resourceDescription = description.isEmpty || !settings.namesFromStream ? "livestreamd stream \(streamId)" : description
         var built = Teardown(steps: [])
         var operation = "CreateChannel"
         let tags = ["livestreamd:stream": streamId]
@@ -182,6 +192,7 @@ public struct MediaLivePipeline: MediaPipeline {
             "playlistType": "EVENT", "adMarkers": "SCTE35_ENHANCED", "includeIframeOnlyStream": true, "useAudioRenditionGroup": false,
             "programDateTimeIntervalSeconds": 0, "streamSelection": ["streamOrder": "ORIGINAL"],
         ]
+        hls.merge(settings.hlsPackage) { _, configured in configured }
         if let url = settings.spekeURL, let role = settings.spekeRoleArn {
             hls["encryption"] = [
                 "encryptionMethod": "AES_128", "keyRotationIntervalSeconds": .int(Int64(keyRotation)), "repeatExtXKey": false,

@@ -12,6 +12,12 @@ public enum MediaLivePlugin {
         ConfigOption("media.medialive.refresh_seconds", .integer(1...3600), default: "30", help: "seconds between channel state refreshes and pending-cleanup rounds"),
         ConfigOption("media.medialive.speke_url", .string, default: nil, help: "SPEKE key provider URL; set to encrypt HLS and rotate keys every key_rotation_interval"),
         ConfigOption("media.medialive.speke_role_arn", .string, default: nil, help: "role MediaPackage assumes to call the SPEKE provider"),
+        ConfigOption(
+            "media.medialive.resource_names", .choice(["stream", "id"]), default: "stream",
+            help: "name MediaLive channels and inputs after the stream's name, MediaPackage resources after its description (stream, as the old deployment did), or livestreamd-<id> (id)"),
+        ConfigOption(
+            "media.medialive.hls_package", .string, default: nil,
+            help: "JSON file of origin endpoint hlsPackage fields (MediaPackage's REST names) over the defaults, which are the old deployment's: EVENT playlists, 60-s window, SCTE35_ENHANCED ad markers, I-frame-only stream"),
     ] + AWSSettings.options
 
     public static func register(in registry: inout PluginRegistry) {
@@ -36,10 +42,19 @@ public enum MediaLivePlugin {
             guard (speke.0 == nil) == (speke.1 == nil) else {
                 throw ConfigurationError("set both media.medialive.speke_url and media.medialive.speke_role_arn, or neither")
             }
+            var hlsPackage: [String: JSONValue] = [:]
+            if let path = config.string("media.medialive.hls_package"), !path.isEmpty {
+                guard let data = FileManager.default.contents(atPath: path), case .object(let fields)? = try? JSONValue.parse(Array(data)) else {
+                    throw ConfigurationError("media.medialive.hls_package \(path) is not a readable JSON object")
+                }
+                if fields["encryption"] != nil { throw ConfigurationError("media.medialive.hls_package: encryption comes from media.medialive.speke_url") }
+                hlsPackage = fields
+            }
             let settings = MediaLivePipeline.Settings(
                 roleArn: try config.requiredString("media.medialive.role_arn"),
                 inputSecurityGroup: try config.requiredString("media.medialive.input_security_group"),
-                ingestApp: try config.requiredString("media.medialive.ingest_app"), spekeURL: speke.0, spekeRoleArn: speke.1)
+                ingestApp: try config.requiredString("media.medialive.ingest_app"), spekeURL: speke.0, spekeRoleArn: speke.1,
+                namesFromStream: config.string("media.medialive.resource_names") != "id", hlsPackage: hlsPackage)
             let aws = try AWSSettings(configuration: config)
             let services = MediaServices(
                 medialive: aws.service("medialive", logger: context.logger), mediapackage: aws.service("mediapackage", logger: context.logger),

@@ -17,14 +17,18 @@ def emulated_aws_stack(tmp_path_factory, prepare=None, **extra_env):
     and checks that livestreamd exited 0.
     """
     emulator = Emulator()
-    if prepare:
-        prepare(emulator)
-    stack = start_stack(tmp_path_factory, **{k.lower(): v for k, v in emulator.env().items()}, **extra_env)
-    stack.emulator = emulator
-    yield stack
-    code, _ = stack.stop()
-    emulator.stop()
-    assert code == 0, "livestreamd did not exit 0 on SIGTERM"
+    try:
+        if prepare:
+            prepare(emulator)
+        stack = start_stack(tmp_path_factory, **{k.lower(): v for k, v in emulator.env().items()}, **extra_env)
+        stack.emulator = emulator
+        try:
+            yield stack
+        finally:
+            code, _ = stack.stop()
+        assert code == 0, "livestreamd did not exit 0 on SIGTERM"
+    finally:
+        emulator.stop()
 
 
 @pytest.fixture(scope="module", params=["file", "dynamodb", "aws"])

@@ -1,4 +1,6 @@
 """The medialive media plugin and the s3 archive through the whole stack, against the extended AWS emulator."""
+import contextlib
+import json
 import re
 import time
 
@@ -186,3 +188,20 @@ def test_split_of_a_24_hour_archive_on_both_pipelines(aws):
     assert segments(1) == (list(range(600, 1200)), {"_1"})
     assert segments(2) == ([16, 17], {"_1"})
     assert segments(3) == ([per_pipeline - 1], {"_1"})
+
+
+def test_names_and_packaging_are_settings_with_the_old_deployment_as_default(tmp_path_factory):
+    """The defaults are the old deployment's (test_create_... above); both can be set otherwise."""
+    package = tmp_path_factory.mktemp("settings") / "hls-package.json"
+    package.write_text(json.dumps({"adMarkers": "NONE", "includeIframeOnlyStream": False, "playlistWindowSeconds": 30}))
+    with contextlib.contextmanager(emulated_aws_stack)(tmp_path_factory, livestream_media_medialive_resource_names="id",
+                                                       livestream_media_medialive_hls_package=str(package)) as stack:
+        record = check(requests.post(stack.url("/streams"), json={"name": "named", "description": "described"}))
+        ml, mp = stack.emulator.client("medialive"), stack.emulator.client("mediapackage")
+        assert ml.describe_channel(ChannelId=record["live_channel_id"])["Name"] == f"livestreamd-{record['id']}"
+        assert ml.describe_input(InputId=record["live_input_id"])["Name"] == f"livestreamd-{record['id']}"
+        origin = mp.describe_origin_endpoint(Id=record["package_endpoint_id"])
+        assert origin["Description"] == f"livestreamd stream {record['id']}"
+        assert origin["HlsPackage"]["AdMarkers"] == "NONE" and origin["HlsPackage"]["IncludeIframeOnlyStream"] is False
+        assert origin["HlsPackage"]["PlaylistWindowSeconds"] == 30 and origin["HlsPackage"]["SegmentDurationSeconds"] == 6
+        check(requests.delete(stack.url(f"/streams/{record['id']}")))
