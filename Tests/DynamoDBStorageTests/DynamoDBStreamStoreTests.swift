@@ -59,7 +59,8 @@ struct DynamoDBStreamStoreTests {
         #expect(type("archives_path") == "M" && type("ssm_paths") == "L" && type("custom_note") == "S" && type("livestreamd_version") == "N")
     }
 
-    @Test func listingReadsEveryScanPageAndPages() throws {
+    /// Paging by `limit` is in the storage conformance suite; this is DynamoDB's own paging of Scan.
+    @Test func listingReadsEveryScanPage() throws {
         // 14 items of ~300 KB: moto answers Scan in 1-MB pages, so several pages.
         let filler = JSONValue.string(String(repeating: "x", count: 300_000))
         var ids: [String] = []
@@ -70,19 +71,6 @@ struct DynamoDBStreamStoreTests {
         }
         let all = try store.list(limit: nil, after: nil)
         #expect(all.records.map(\.id) == ids.sorted() && all.nextToken == nil)
-
-        var seen: [String] = []
-        var token: String?
-        var pages = 0
-        repeat {
-            let page = try store.list(limit: 5, after: token)
-            #expect(page.records.count <= 5)
-            seen += page.records.map(\.id)
-            token = page.nextToken
-            pages += 1
-        } while token != nil && pages < 10
-        #expect(Set(seen) == Set(ids) && seen.count == ids.count)
-        #expect(throws: ServiceError.self) { try store.list(limit: 5, after: "../x") }
     }
 
     @Test func cleanupJournalLivesInATableOfItsOwnAndTakesOverTheOldItem() throws {
