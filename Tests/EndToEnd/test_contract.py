@@ -13,6 +13,7 @@ import requests
 
 from aws_emulator_fixture import LIVE_DOMAIN
 from contract import DOCUMENT, check
+from stack import REPO
 
 UNKNOWN = "0123456789abcdef0123456789abcdef"
 
@@ -304,3 +305,16 @@ def test_a_listing_larger_than_the_record_size_arrives_whole(stack):
     assert requests.get(stack.url("/healthz")).status_code == 200
     for stream_id in ids:
         check(requests.delete(stack.url(f"/streams/{stream_id}")))
+
+
+def test_the_contract_document_and_the_openapi_document_name_the_same_record_fields():
+    """docs/API.md is the contract; the served OpenAPI document must describe the same record."""
+    text = (REPO / "docs" / "API.md").read_text()
+    section = text.split("## The stream record", 1)[1]
+    table = next(block for block in section.split("\n\n") if block.startswith("| field"))
+    documented = set()
+    for line in table.splitlines()[2:]:
+        if line.startswith("| "):
+            documented.update(name.strip() for name in line.split("|")[1].split(","))
+    described = set(DOCUMENT["components"]["schemas"]["StreamRecord"]["properties"])
+    assert documented == described, (documented - described, described - documented)
