@@ -8,7 +8,9 @@ public struct AWSSettings: Sendable {
     public static let services = ["dynamodb", "medialive", "mediapackage", "ssm", "s3", "cloudfront", "iam"]
 
     public static let options: [ConfigOption] = [
-        ConfigOption("aws.region", .string, default: "us-east-1", help: "region of every AWS call"),
+        ConfigOption(
+            "aws.region", .string, default: nil,
+            help: "region of every AWS call; unset = AWS_REGION, AWS_DEFAULT_REGION, the profile's region (~/.aws/config), the EC2 instance's region"),
         ConfigOption("aws.endpoint", .string, default: nil, help: "one endpoint URL for every AWS service (emulators such as moto_server)"),
         ConfigOption("aws.access_key_id", .string, default: nil, help: "access key; unset = AWS_* variables, shared credentials file, ECS or EC2 role"),
         ConfigOption("aws.secret_access_key", .string, default: nil, help: "secret of aws.access_key_id", isSecret: true),
@@ -30,7 +32,11 @@ public struct AWSSettings: Sendable {
             if let url = configuration.string("aws.endpoints.\(service)"), !url.isEmpty { perService[service] = url }
         }
         let shared = configuration.string("aws.endpoint").flatMap { $0.isEmpty ? nil : $0 }
-        endpoints = AWSEndpoints(region: configuration.string("aws.region") ?? "us-east-1", shared: shared, perService: perService)
+        guard let (region, _) = RegionChain.resolve(configured: configuration.string("aws.region"), environment: environment, transport: transport) else {
+            throw ConfigurationError(
+                "no AWS region: set aws.region (LIVESTREAM_AWS_REGION), AWS_REGION or AWS_DEFAULT_REGION, or a region in the profile of ~/.aws/config")
+        }
+        endpoints = AWSEndpoints(region: region, shared: shared, perService: perService)
         self.transport = transport
         credentials = CredentialChain.standard(
             accessKeyId: configuration.string("aws.access_key_id"), secretAccessKey: configuration.string("aws.secret_access_key"),

@@ -46,6 +46,7 @@ public struct SharedFileCredentialProvider: CredentialProvider {
     public let name = "shared credentials file"
     let credentialsPath: String
     let configPath: String
+    /// The profile's name (`AWS_PROFILE`, else `default`).
     let profile: String
 
     /// Paths and profile as the AWS CLI chooses them (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, `AWS_PROFILE`).

@@ -159,3 +159,19 @@ def test_a_full_disk_answers_507_and_leaves_no_half_written_state(tmp_path):
     finally:
         stack.stop()
         subprocess.run(["umount", str(storage)], check=True)
+
+
+def test_the_aws_region_comes_from_the_sdks_sources_and_its_absence_stops_start_up(tmp_path):
+    aws = {"LIVESTREAM_STORAGE_BACKEND": "dynamodb", "LIVESTREAM_STORAGE_DYNAMODB_TABLE": "streams", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+           "AWS_SECRET_ACCESS_KEY": "example-secret", "AWS_EC2_METADATA_DISABLED": "true", "HOME": str(tmp_path)}
+    clean = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION", "LIVESTREAM_AWS_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE")}
+
+    def check_with(**extra):
+        env = dict(clean, LIVESTREAM_STORAGE_FILE_DIRECTORY=str(tmp_path / "s"), LIVESTREAM_ARCHIVE_FILE_DIRECTORY=str(tmp_path / "a"), **aws, **extra)
+        return subprocess.run([binary(), "check-config"], env=env, capture_output=True, text=True, timeout=20)
+    missing = check_with()
+    assert missing.returncode == 2 and "no AWS region" in missing.stderr, missing.stderr
+    assert check_with(AWS_DEFAULT_REGION="eu-west-1").returncode == 0
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text("[profile work]\nregion = eu-central-1\n")
+    assert check_with(AWS_PROFILE="work").returncode == 0
