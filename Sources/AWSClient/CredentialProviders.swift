@@ -41,7 +41,9 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
     }
 }
 
-/// The shared credentials file (`~/.aws/credentials`) and config file (`~/.aws/config`), one profile.
+/// The shared credentials file (`~/.aws/credentials`) and config file (`~/.aws/config`), one profile:
+/// static keys, or a `credential_process`. A profile that needs what this chain cannot do
+/// (`role_arn`, SSO) is an error naming it, never skipped in silence.
 public struct SharedFileCredentialProvider: CredentialProvider {
     public let name = "shared credentials file"
     let credentialsPath: String
@@ -61,11 +63,21 @@ public struct SharedFileCredentialProvider: CredentialProvider {
         // The credentials file's [name] wins over the config file's [profile name] ([default] in both).
         let fromCredentials = Self.section(profile, in: credentialsPath)
         let fromConfig = Self.section(profile == "default" ? "default" : "profile " + profile, in: configPath)
-        for values in [fromCredentials, fromConfig].compactMap({ $0 }) {
+        let sections = [fromCredentials, fromConfig].compactMap { $0 }
+        for values in sections {
             if let credentials = StaticCredentialProvider(
                 accessKeyId: values["aws_access_key_id"], secretAccessKey: values["aws_secret_access_key"], sessionToken: values["aws_session_token"]
             ).credentials {
                 return credentials
+            }
+        }
+        if let command = sections.lazy.compactMap({ $0["credential_process"] }).first {
+            return try ProcessCredentials.run(command, profile: profile)
+        }
+        for values in sections {
+            for key in ["role_arn", "sso_session", "sso_start_url", "web_identity_token_file"] where values[key] != nil {
+                throw CredentialsError(
+                    "profile \(profile) uses \(key), which livestreamd cannot use; give the profile keys or a credential_process, or use AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE")
             }
         }
         return nil
@@ -92,7 +104,11 @@ public struct SharedFileCredentialProvider: CredentialProvider {
     }
 }
 
-/// ECS task credentials (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `..._FULL_URI`).
+/// Container credentials: ECS tasks (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`), and
+/// `AWS_CONTAINER_CREDENTIALS_FULL_URI` (EKS Pod Identity, ECS Anywhere) with the token from
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (read at every load: it rotates) or
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN`. As the SDKs restrict it, a full URI over plain HTTP
+/// must name a loopback host or the ECS/EKS agent addresses: the token must not leave the host.
 public struct ContainerCredentialProvider: CredentialProvider {
     public let name = "container metadata"
     let environment: [String: String]
@@ -108,26 +124,60 @@ public struct ContainerCredentialProvider: CredentialProvider {
         if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] {
             url = "http://169.254.170.2" + relative
         } else if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] {
+            guard Self.isAllowed(full) else {
+                throw CredentialsError("AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or http to a loopback host or the ECS/EKS agent (169.254.170.2, 169.254.170.23, fd00:ec2::23)")
+            }
             url = full
         } else {
             return nil
         }
         var headers: [(String, String)] = []
-        if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] { headers.append(("Authorization", token)) }
+        if let file = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
+            guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CredentialsError("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \(file)")
+            }
+            headers.append(("Authorization", token.trimmingCharacters(in: .whitespacesAndNewlines)))
+        } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] {
+            headers.append(("Authorization", token))
+        }
         let response = try transport.send(HTTPRequest(method: "GET", url: url, headers: headers, timeout: .seconds(2)))
         guard response.status == 200 else { throw CredentialsError("container metadata answered \(response.status)") }
         return try MetadataCredentials.parse(response.body, source: name)
     }
+
+    /// https anywhere; http only to loopback or the container agents' link-local addresses.
+    static func isAllowed(_ url: String) -> Bool {
+        if url.lowercased().hasPrefix("https://") { return true }
+        guard url.lowercased().hasPrefix("http://") else { return false }
+        let rest = url.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        var host = String(authority.split(separator: "@").last ?? "")
+        if host.hasPrefix("[") {
+            host = String(host.dropFirst().prefix { $0 != "]" })
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        let lowered = host.lowercased()
+        if ["localhost", "::1", "169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(lowered) { return true }
+        let octets = lowered.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
 }
 
 /// EC2 instance role credentials through IMDSv2 (session token first, then the role, then its keys).
+///
+/// When the token cannot be had (the PUT times out, as from a container behind a hop limit
+/// of 1, or answers 404/405), the requests go without it (IMDSv1), as botocore falls back,
+/// unless `AWS_EC2_METADATA_V1_DISABLED=true`. A 403 to the PUT means metadata is off.
 public struct InstanceMetadataCredentialProvider: CredentialProvider {
     public let name = "instance metadata"
     let endpoint: String
     let transport: any HTTPTransport
     let disabled: Bool
+    let v1Disabled: Bool
 
     public init(environment: [String: String], transport: any HTTPTransport) {
+        v1Disabled = environment["AWS_EC2_METADATA_V1_DISABLED"]?.lowercased() == "true"
         var endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         self.endpoint = endpoint
@@ -137,23 +187,74 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
 
     public func load() throws -> AWSCredentials? {
         guard !disabled else { return nil }
-        let session: HTTPResponse
+        var token: [(String, String)] = []
         do {
-            session = try transport.send(HTTPRequest(
+            let session = try transport.send(HTTPRequest(
                 method: "PUT", url: endpoint + "/latest/api/token", headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")], timeout: .seconds(1)))
+            switch session.status {
+            case 200: token = [("X-aws-ec2-metadata-token", String(decoding: session.body, as: UTF8.self))]
+            case 404, 405 where !v1Disabled: break
+            default: return nil
+            }
         } catch is TransportError {
-            return nil  // not on EC2
+            guard !v1Disabled else { return nil }
         }
-        guard session.status == 200 else { return nil }
-        let token = [("X-aws-ec2-metadata-token", String(decoding: session.body, as: UTF8.self))]
         let base = endpoint + "/latest/meta-data/iam/security-credentials/"
-        let roles = try transport.send(HTTPRequest(method: "GET", url: base, headers: token, timeout: .seconds(1)))
+        let roles: HTTPResponse
+        do {
+            roles = try transport.send(HTTPRequest(method: "GET", url: base, headers: token, timeout: .seconds(1)))
+        } catch is TransportError where token.isEmpty {
+            return nil  // not on EC2 (neither version answers)
+        }
         guard roles.status == 200, let role = String(decoding: roles.body, as: UTF8.self).split(whereSeparator: \.isNewline).first else {
             return nil  // an instance without a role
         }
         let keys = try transport.send(HTTPRequest(method: "GET", url: base + role, headers: token, timeout: .seconds(1)))
         guard keys.status == 200 else { throw CredentialsError("instance metadata answered \(keys.status) for the role's credentials") }
         return try MetadataCredentials.parse(keys.body, source: name)
+    }
+}
+
+/// A profile's `credential_process`: the command's standard output is a JSON document
+/// (`Version` 1, `AccessKeyId`, `SecretAccessKey`, optional `SessionToken` and `Expiration`).
+enum ProcessCredentials {
+    struct Document: Decodable {
+        let Version: Int
+        let AccessKeyId: String
+        let SecretAccessKey: String
+        let SessionToken: String?
+        let Expiration: String?
+    }
+
+    static func run(_ command: String, profile: String, timeout: Duration = .seconds(30)) throws -> AWSCredentials {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw CredentialsError("profile \(profile): cannot run its credential_process")
+        }
+        // A credentials document is far smaller than a pipe's buffer: wait for the exit, then read.
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        if process.isRunning {
+            process.terminate()
+            throw CredentialsError("profile \(profile): its credential_process did not finish in time")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        guard process.terminationStatus == 0 else {
+            throw CredentialsError("profile \(profile): its credential_process exited with \(process.terminationStatus)")
+        }
+        guard let document = try? JSONDecoder().decode(Document.self, from: data), document.Version == 1 else {
+            throw CredentialsError("profile \(profile): its credential_process did not print a Version 1 credentials document")
+        }
+        let expiration = document.Expiration.flatMap { ISO8601DateFormatter().date(from: $0) }
+        return AWSCredentials(accessKeyId: document.AccessKeyId, secretAccessKey: document.SecretAccessKey, sessionToken: document.SessionToken, expiration: expiration)
     }
 }
 

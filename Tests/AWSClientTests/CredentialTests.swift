@@ -1,4 +1,4 @@
-import AWSClient
+@testable import AWSClient
 import Foundation
 import Synchronization
 import Testing
@@ -131,5 +131,77 @@ struct CredentialTests {
             let message = "\(error)"
             return message.contains("no AWS credentials found") && message.contains("instance metadata") && !message.contains("only-a-secret")
         }
+    }
+}
+
+struct MoreCredentialSourcesTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("creds-more-\(UUID().uuidString)").path
+
+    func write(_ text: String, _ name: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let document = #"{"Code":"Success","AccessKeyId":"ASIAROLE","SecretAccessKey":"rolesecret","Token":"roletoken","Expiration":"2026-11-25T12:00:00Z"}"#
+
+    @Test func instanceMetadataFallsBackToIMDSv1WhenTheTokenCannotBeHad() throws {
+        // The PUT gets no answer (hop limit 1 from a container): the same reads without the token.
+        let transport = ScriptedTransport([
+            ("GET http://imds.test/latest/meta-data/iam/security-credentials/", .success(HTTPResponse(status: 200, body: Array("my-role".utf8)))),
+            ("GET http://imds.test/latest/meta-data/iam/security-credentials/my-role", .success(HTTPResponse(status: 200, body: Array(Self.document.utf8)))),
+        ])
+        let provider = InstanceMetadataCredentialProvider(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://imds.test"], transport: transport)
+        #expect(try provider.load()?.accessKeyId == "ASIAROLE")
+        #expect(transport.seen.withLock { $0.dropFirst().allSatisfy { $0.headers.isEmpty } })
+        let v2Only = InstanceMetadataCredentialProvider(
+            environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://imds.test", "AWS_EC2_METADATA_V1_DISABLED": "true"], transport: transport)
+        #expect(try v2Only.load() == nil)
+        let off = ScriptedTransport([("PUT http://imds.test/latest/api/token", .success(HTTPResponse(status: 403, body: [])))])
+        #expect(try InstanceMetadataCredentialProvider(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://imds.test"], transport: off).load() == nil)
+    }
+
+    @Test func containerTokenFromItsFileAndOnlyToHostsTheSDKsAllow() throws {
+        let tokenFile = try write("eks-pod-token\n", "token")
+        let transport = ScriptedTransport([("GET http://169.254.170.23/v1/credentials", .success(HTTPResponse(status: 200, body: Array(Self.document.utf8))))])
+        let provider = ContainerCredentialProvider(
+            environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
+                          "AWS_CONTAINER_AUTHORIZATION_TOKEN": "older"], transport: transport)
+        #expect(try provider.load()?.accessKeyId == "ASIAROLE")
+        #expect(transport.seen.withLock { $0.first?.headers.first?.1 } == "eks-pod-token", "the file wins and is read as it is now")
+        for allowed in ["https://creds.example.com/x", "http://127.0.0.1:9/x", "http://localhost/x", "http://[::1]:80/x", "http://169.254.170.2/x"] {
+            #expect(ContainerCredentialProvider.isAllowed(allowed), "\(allowed)")
+        }
+        for refused in ["http://creds.example.com/x", "http://10.0.0.1/x", "http://127.0.0.1.evil.com/x", "ftp://127.0.0.1/x", "http://user@evil.com/x"] {
+            #expect(!ContainerCredentialProvider.isAllowed(refused), "\(refused)")
+        }
+        let remote = ContainerCredentialProvider(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://creds.example.com/x"], transport: transport)
+        #expect(throws: CredentialsError.self) { try remote.load() }
+    }
+
+    @Test func credentialProcessOfTheProfileAndUnsupportedProfilesSayWhy() throws {
+        let helper = try write(#"""
+            #!/bin/sh
+            echo '{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "procsecret", "SessionToken": "proctoken", "Expiration": "2026-11-25T12:00:00Z"}'
+
+            """#, "helper.sh")
+        chmod(helper, 0o755)
+        let config = try write("""
+            [profile proc]
+            credential_process = \(helper) --any "quoted arg"
+            [profile failing]
+            credential_process = /bin/false
+            [profile role]
+            role_arn = arn:aws:iam::123456789012:role/x
+            source_profile = proc
+            """, "config")
+        func load(_ profile: String) throws -> AWSCredentials? {
+            try SharedFileCredentialProvider(environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": directory + "/none", "AWS_PROFILE": profile]).load()
+        }
+        let loaded = try #require(try load("proc"))
+        #expect(loaded.accessKeyId == "AKIDPROC" && loaded.sessionToken == "proctoken" && loaded.expiration != nil)
+        #expect { try load("failing") } throws: { "\($0)".contains("exited with 1") }
+        #expect { try load("role") } throws: { "\($0)".contains("role_arn") }
     }
 }
