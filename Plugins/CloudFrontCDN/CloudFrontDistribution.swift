@@ -125,7 +125,7 @@ public enum CloudFrontPlugin {
                 distributionId: try config.requiredString("cdn.cloudfront.distribution_id"), liveDomain: try config.requiredString("cdn.cloudfront.live_domain"),
                 maxOrigins: config.int("cdn.cloudfront.max_origins"), maxCacheBehaviors: config.int("cdn.cloudfront.max_cache_behaviors"),
                 maxAttempts: config.int("cdn.cloudfront.max_attempts"))
-            let aws = try AWSSettings(configuration: config)
+            let aws = try AWSSettings(configuration: config, logger: context.logger)
             return CloudFrontDistribution(settings: settings, cloudfront: aws.service("cloudfront", logger: context.logger), logger: context.logger)
         }
     }

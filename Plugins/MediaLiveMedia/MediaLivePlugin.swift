@@ -55,7 +55,7 @@ public enum MediaLivePlugin {
                 inputSecurityGroup: try config.requiredString("media.medialive.input_security_group"),
                 ingestApp: try config.requiredString("media.medialive.ingest_app"), spekeURL: speke.0, spekeRoleArn: speke.1,
                 namesFromStream: config.string("media.medialive.resource_names") != "id", hlsPackage: hlsPackage)
-            let aws = try AWSSettings(configuration: config)
+            let aws = try AWSSettings(configuration: config, logger: context.logger)
             let services = MediaServices(
                 medialive: aws.service("medialive", logger: context.logger), mediapackage: aws.service("mediapackage", logger: context.logger),
                 ssm: aws.service("ssm", logger: context.logger))

@@ -96,7 +96,7 @@ public enum S3ArchivePlugin {
     public static func register(in registry: inout PluginRegistry) {
         registry.registerArchive("s3", summary: "session folders in an S3 bucket; one listing per split", options: options) { context in
             let bucket = try context.configuration.requiredString("archive.s3.bucket")
-            let aws = try AWSSettings(configuration: context.configuration)
+            let aws = try AWSSettings(configuration: context.configuration, logger: context.logger)
             return S3ArchiveStore(bucket: bucket, prefix: context.configuration.string("archive.s3.prefix") ?? "", s3: aws.service("s3", logger: context.logger))
         }
     }

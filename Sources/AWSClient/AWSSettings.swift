@@ -1,6 +1,7 @@
 import Foundation
 import LivestreamCore
 import Logging
+import Synchronization
 
 /// The `aws.*` configuration every AWS plugin shares, and the clients built from it.
 public struct AWSSettings: Sendable {
@@ -25,18 +26,26 @@ public struct AWSSettings: Sendable {
     public let retry: RetryPolicy
     public let transport: any HTTPTransport
 
+    /// Where the region was found (`aws.region`, `AWS_REGION`, a profile, instance metadata).
+    public let regionSource: String
+
     /// Reads the `aws.*` keys and checks that credentials can be found (a clear start-up error otherwise).
-    public init(configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment, transport: any HTTPTransport = URLSessionTransport()) throws {
+    /// - Parameter logger: names the region and credential sources once per process (never a secret).
+    public init(
+        configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment, transport: any HTTPTransport = URLSessionTransport(),
+        logger: Logger? = nil
+    ) throws {
         var perService: [String: String] = [:]
         for service in AWSSettings.services {
             if let url = configuration.string("aws.endpoints.\(service)"), !url.isEmpty { perService[service] = url }
         }
         let shared = configuration.string("aws.endpoint").flatMap { $0.isEmpty ? nil : $0 }
-        guard let (region, _) = RegionChain.resolve(configured: configuration.string("aws.region"), environment: environment, transport: transport) else {
+        guard let (region, regionSource) = RegionChain.resolve(configured: configuration.string("aws.region"), environment: environment, transport: transport) else {
             throw ConfigurationError(
                 "no AWS region: set aws.region (LIVESTREAM_AWS_REGION), AWS_REGION or AWS_DEFAULT_REGION, or a region in the profile of ~/.aws/config")
         }
         endpoints = AWSEndpoints(region: region, shared: shared, perService: perService)
+        self.regionSource = regionSource
         self.transport = transport
         credentials = CredentialChain.standard(
             accessKeyId: configuration.string("aws.access_key_id"), secretAccessKey: configuration.string("aws.secret_access_key"),
@@ -49,7 +58,16 @@ public struct AWSSettings: Sendable {
         } catch {
             throw ConfigurationError("\(error)")
         }
+        if let logger {
+            let announcement = "region \(region) from \(regionSource); credentials from \(credentials.source ?? "?")"
+            if AWSSettings.announced.withLock({ $0.insert(announcement).inserted }) {
+                logger.notice("aws", metadata: ["region": "\(region)", "region_source": "\(regionSource)", "credentials_source": "\(credentials.source ?? "?")"])
+            }
+        }
     }
+
+    /// What was announced already (every AWS plugin builds its settings; the log says it once).
+    private static let announced = Mutex<Set<String>>([])
 
     /// A client for one service.
     public func service(_ name: String, logger: Logger) -> AWSService {

@@ -11,6 +11,10 @@ public final class CredentialChain: Sendable {
     private let refreshMargin: TimeInterval
     private let now: @Sendable () -> Date
     private let current = Mutex<AWSCredentials?>(nil)
+    private let currentSource = Mutex<String?>(nil)
+
+    /// The name of the source the current credentials came from (never the credentials).
+    public var source: String? { currentSource.withLock { $0 } }
 
     public init(providers: [any CredentialProvider], refreshMargin: TimeInterval = 300, now: @escaping @Sendable () -> Date = { Date() }) {
         self.providers = providers
@@ -54,7 +58,10 @@ public final class CredentialChain: Sendable {
         var failures: [String] = []
         for provider in providers {
             do {
-                if let credentials = try provider.load() { return credentials }
+                if let credentials = try provider.load() {
+                    currentSource.withLock { $0 = provider.name }
+                    return credentials
+                }
             } catch {
                 failures.append("\(provider.name): \(error)")
             }

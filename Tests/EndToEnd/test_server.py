@@ -171,7 +171,13 @@ def test_the_aws_region_comes_from_the_sdks_sources_and_its_absence_stops_start_
         return subprocess.run([binary(), "check-config"], env=env, capture_output=True, text=True, timeout=20)
     missing = check_with()
     assert missing.returncode == 2 and "no AWS region" in missing.stderr, missing.stderr
-    assert check_with(AWS_DEFAULT_REGION="eu-west-1").returncode == 0
+    # check-config names where the region and the credentials came from, never the secret.
+    from_env = check_with(AWS_DEFAULT_REGION="eu-west-1")
+    assert from_env.returncode == 0
+    said = from_env.stdout + from_env.stderr
+    assert "region=eu-west-1" in said and "region_source=AWS_DEFAULT_REGION" in said and "credentials_source=environment" in said, said
+    assert "example-secret" not in said
     (tmp_path / ".aws").mkdir()
     (tmp_path / ".aws" / "config").write_text("[profile work]\nregion = eu-central-1\n")
-    assert check_with(AWS_PROFILE="work").returncode == 0
+    from_profile = check_with(AWS_PROFILE="work")
+    assert from_profile.returncode == 0 and "region=eu-central-1" in from_profile.stderr + from_profile.stdout
