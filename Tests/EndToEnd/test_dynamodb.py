@@ -88,7 +88,7 @@ def test_start_up_says_when_no_credentials_are_found(tmp_path):
 
     from stack import binary
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true", LIVESTREAM_STORAGE_BACKEND="dynamodb",
+    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1", LIVESTREAM_STORAGE_BACKEND="dynamodb",
                LIVESTREAM_STORAGE_DYNAMODB_TABLE=TABLE, LIVESTREAM_ARCHIVE_FILE_DIRECTORY=str(tmp_path / "a"))
     result = subprocess.run([binary(), "check-config"], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
