@@ -168,8 +168,10 @@ public struct MediaLivePipeline: MediaPipeline {
         ]
     }
 
+    /// The archive destination of a session root: `s3ssl://` (MediaLive's documented scheme: writes over TLS) for an `s3://` root.
     func archiveDestination(root: String, id: String = ChannelTemplate.archiveDestination) -> JSONValue {
-        ["id": .string(id), "settings": [["url": .string(root + "_1")], ["url": .string(root + "_2")]]]
+        let base = root.hasPrefix("s3://") ? "s3ssl://" + root.dropFirst("s3://".count) : root
+        return ["id": .string(id), "settings": [["url": .string(base + "_1")], ["url": .string(base + "_2")]]]
     }
 
     /// The channel's destinations with every archive destination (found through its archive

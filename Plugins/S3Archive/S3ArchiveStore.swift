@@ -96,6 +96,10 @@ public enum S3ArchivePlugin {
     public static func register(in registry: inout PluginRegistry) {
         registry.registerArchive("s3", summary: "session folders in an S3 bucket; one listing per split", options: options) { context in
             let bucket = try context.configuration.requiredString("archive.s3.bucket")
+            // MediaLive writes over TLS (s3ssl://), and a dotted bucket name breaks the bucket's TLS certificate match.
+            guard !bucket.contains(".") else {
+                throw ConfigurationError("archive.s3.bucket '\(bucket)' has dots: MediaLive writes archives over TLS, which such names break; use a bucket without dots")
+            }
             let aws = try AWSSettings(configuration: context.configuration, logger: context.logger)
             return S3ArchiveStore(bucket: bucket, prefix: context.configuration.string("archive.s3.prefix") ?? "", s3: aws.service("s3", logger: context.logger))
         }

@@ -62,7 +62,7 @@ def test_create_builds_packager_secrets_input_and_channel(aws):
     destinations = {d["Id"]: d["Settings"] for d in channel["Destinations"]}
     assert destinations["mediapackage"] == [
         {"Url": e["Url"], "Username": e["Username"], "PasswordParam": n} for e, n in zip(ingest, record["ssm_paths"])]
-    assert all(s["Url"].startswith(f"s3://{BUCKET}/{PREFIX}") for s in destinations["archive"])
+    assert all(s["Url"].startswith(f"s3ssl://{BUCKET}/{PREFIX}") for s in destinations["archive"]), "MediaLive's TLS scheme"
     groups = {g["Name"]: g for g in channel["EncoderSettings"]["OutputGroups"]}
     archive = groups["archive"]
     assert archive["OutputGroupSettings"]["ArchiveGroupSettings"]["RolloverInterval"] == 10, "rollover = segment_length"
@@ -81,7 +81,8 @@ def test_start_points_the_archive_at_the_session_and_state_follows_the_channel(a
     root = started["archives_path"][started["current_session_id"]]
     channel = ml.describe_channel(ChannelId=record["live_channel_id"])
     archive = {d["Id"]: d["Settings"] for d in channel["Destinations"]}["archive"]
-    assert [s["Url"] for s in archive] == [root + "_1", root + "_2"]
+    tls = root.replace("s3://", "s3ssl://", 1)
+    assert [s["Url"] for s in archive] == [tls + "_1", tls + "_2"]
     assert len(channel["EncoderSettings"]["OutputGroups"]) == 2, "the update kept the encoder settings"
     assert mp.describe_origin_endpoint(Id=record["package_endpoint_id"])["StartoverWindowSeconds"] == 600
     assert started["startover_window_seconds"] == 600 and started["key_rotation_interval"] == 90

@@ -121,7 +121,8 @@ def test_start_on_an_old_channel_records_into_the_new_session_folder(old):
     channel = medialive.describe_channel(ChannelId=item["live_channel_id"])
     destinations = {d["Id"]: d["Settings"] for d in channel["Destinations"]}
     assert sorted(destinations) == ["Archive", "MediaPackage"], "no destination of our own naming was added"
-    assert [s["Url"] for s in destinations["Archive"]] == [root + "_1", root + "_2"]
+    tls = root.replace("s3://", "s3ssl://", 1)
+    assert [s["Url"] for s in destinations["Archive"]] == [tls + "_1", tls + "_2"]
     assert destinations["MediaPackage"] == {d["Id"]: d["Settings"] for d in before["Destinations"]}["MediaPackage"]
     check(requests.post(old.url(f"/streams/{item['id']}/stop")))
 

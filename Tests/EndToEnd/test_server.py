@@ -181,3 +181,13 @@ def test_the_aws_region_comes_from_the_sdks_sources_and_its_absence_stops_start_
     (tmp_path / ".aws" / "config").write_text("[profile work]\nregion = eu-central-1\n")
     from_profile = check_with(AWS_PROFILE="work")
     assert from_profile.returncode == 0 and "region=eu-central-1" in from_profile.stderr + from_profile.stdout
+
+
+def test_an_archive_bucket_with_dots_is_refused_at_start_up(tmp_path):
+    env = dict(os.environ, LIVESTREAM_STORAGE_FILE_DIRECTORY=str(tmp_path / "s"), LIVESTREAM_MEDIA_BACKEND="medialive",
+               LIVESTREAM_ARCHIVE_BACKEND="s3", LIVESTREAM_ARCHIVE_S3_BUCKET="my.archive.bucket", AWS_DEFAULT_REGION="us-east-1",
+               AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="example-secret", LIVESTREAM_MEDIA_MEDIALIVE_ROLE_ARN="arn:aws:iam::1:role/r",
+               LIVESTREAM_MEDIA_MEDIALIVE_INPUT_SECURITY_GROUP="1")
+    result = subprocess.run([binary(), "check-config"], env=env, capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2 and "has dots" in result.stderr, result.stderr
+
