@@ -98,7 +98,9 @@ let package = Package(
         .target(
             name: "AWSTestSupport", dependencies: ["AWSClient", .product(name: "Logging", package: "swift-log")],
             path: "Tests/AWSTestSupport", swiftSettings: strict),
-        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSClientTests", dependencies: ["AWSClient", "AWSTestSupport", "LivestreamCore", "LivestreamAPI", "TestSupport"], exclude: ["Fixtures"],
+            swiftSettings: strict),
         .testTarget(name: "S3ArchiveTests", dependencies: ["S3Archive", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "DynamoDBStorageTests", dependencies: ["DynamoDBStorage", "AWSClient", "AWSTestSupport", "LivestreamCore"], swiftSettings: strict),
         .testTarget(
