@@ -77,7 +77,7 @@ public final class CloudFrontDistribution: LiveDistribution {
                 _ = try cloudfront.send(
                     method: "PUT", path: configPath, headers: [("If-Match", etag), ("Content-Type", "text/xml")], body: Array(tree.serialized.utf8))
                 return
-            } catch let error as AWSError where error.code == "PreconditionFailed" {
+            } catch let error as AWSError where error.code == AWSError.Code.preconditionFailed {
                 logger.debug("distribution changed meanwhile; editing again", metadata: ["attempt": "\(attempt)", "what": "\(what)"])
                 let cap = min(2.0, 0.05 * Double(1 << min(attempt, 6)))
                 Thread.sleep(forTimeInterval: Double.random(in: 0...cap))

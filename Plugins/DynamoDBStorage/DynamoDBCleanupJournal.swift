@@ -100,12 +100,13 @@ final class DynamoDBCleanupJournal: CleanupJournal {
                     "dynamodb: the cleanup table \(table) (storage.dynamodb.cleanup_table) does not exist; create it with hash key id (S)")
             }
             do {
-                _ = try store.call("CreateTable", [
+                let request: [String: JSONValue] = [
                     "TableName": .string(table), "BillingMode": "PAY_PER_REQUEST",
                     "KeySchema": [["AttributeName": "id", "KeyType": "HASH"]],
                     "AttributeDefinitions": [["AttributeName": "id", "AttributeType": "S"]],
-                ])
-            } catch let error as ServiceError where error.code == "ResourceInUseException" {
+                ]
+                _ = try store.call("CreateTable", request, passing: AWSError.Code.resourceInUse)
+            } catch is AWSError {
                 // Another process is creating it.
             }
         }
@@ -119,9 +120,9 @@ final class DynamoDBCleanupJournal: CleanupJournal {
     /// The table's status, nil when it does not exist.
     private func tableStatus() throws -> String? {
         do {
-            let answer = try store.call("DescribeTable", ["TableName": .string(table)])
+            let answer = try store.call("DescribeTable", ["TableName": .string(table)], passing: AWSError.Code.resourceNotFound)
             return answer.objectValue?["Table"]?.objectValue?["TableStatus"]?.stringValue ?? "UNKNOWN"
-        } catch let error as ServiceError where error.code == "ResourceNotFoundException" {
+        } catch is AWSError {
             return nil
         }
     }

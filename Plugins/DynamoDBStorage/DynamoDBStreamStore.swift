@@ -48,9 +48,9 @@ public final class DynamoDBStreamStore: StreamStore {
         var saved = record
         saved.version = 1
         do {
-            _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved), "ConditionExpression": "attribute_not_exists(id)"])
-        } catch let error as ServiceError where error.code == "ConditionalCheckFailedException" {
-            throw ServiceError(.conflict, code: "already_exists", "stream \(record.id) already exists")
+            _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved), "ConditionExpression": "attribute_not_exists(id)"], passing: AWSError.Code.conditionalCheckFailed)
+        } catch is AWSError {  // the condition failed: the id is taken
+            throw ServiceError(.conflict, code: .alreadyExists, "stream \(record.id) already exists")
         }
         return saved
     }
@@ -59,14 +59,14 @@ public final class DynamoDBStreamStore: StreamStore {
         var saved = record
         saved.version = record.version + 1
         try conditional(record) { condition in
-            _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved)].merging(condition) { a, _ in a })
+            _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
         }
         return saved
     }
 
     public func delete(_ record: StreamRecord) throws {
         try conditional(record) { condition in
-            _ = try call("DeleteItem", ["TableName": .string(table), "Key": key(record.id)].merging(condition) { a, _ in a })
+            _ = try call("DeleteItem", ["TableName": .string(table), "Key": key(record.id)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
         }
     }
 
@@ -133,19 +133,22 @@ public final class DynamoDBStreamStore: StreamStore {
         }
         do {
             try write(condition)
-        } catch let error as ServiceError where error.code == "ConditionalCheckFailedException" {
+        } catch is AWSError {  // only the failed condition passes through `call` as an AWSError
             guard try get(id: record.id) != nil else { throw ServiceError.streamNotFound(record.id) }
             throw ServiceError.versionConflict(record.id)
         }
     }
 
-    /// One JSON-protocol call; AWS failures become service errors (502/503/504) carrying the AWS code.
-    func call(_ operation: String, _ request: [String: JSONValue]) throws -> JSONValue {
+    /// One JSON-protocol call; AWS failures become service errors (502/503/504) carrying the AWS code,
+    /// except an `AWSError` whose code the caller handles itself (`passing`), which it gets as it came.
+    func call(_ operation: String, _ request: [String: JSONValue], passing handled: String? = nil) throws -> JSONValue {
         do {
             let body = try dynamodb.json(targetPrefix: DynamoDBStreamStore.target, operation: operation, body: JSONValue.object(request).serialized())
             return body.isEmpty ? [:] : try JSONValue.parse(body, maxDepth: 256)
         } catch let error as JSONParseError {
             throw ServiceError(.upstreamFailed, code: "InvalidResponse", "dynamodb \(operation): unreadable answer: \(error)")
+        } catch let error as AWSError where error.code == handled {
+            throw error
         } catch {
             throw ServiceError.aws(error, doing: operation)
         }

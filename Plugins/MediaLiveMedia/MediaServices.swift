@@ -29,7 +29,7 @@ struct MediaServices: Sendable {
     /// Whether the error says the resource does not exist (what a repeated delete meets).
     static func isNotFound(_ error: any Error) -> Bool {
         guard let error = error as? AWSError else { return false }
-        return error.status == 404 || error.code == "NotFoundException" || error.code == "ParameterNotFound"
+        return error.status == 404 || error.code == AWSError.Code.notFound || error.code == AWSError.Code.parameterNotFound
     }
 
     /// The client's view of a failed call: 502/503/504 with the AWS code.

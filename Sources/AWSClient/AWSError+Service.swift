@@ -7,9 +7,9 @@ extension ServiceError {
     public static func aws(_ error: any Error, doing operation: String) -> any Error {
         switch error {
         case let error as AWSError where error.isRetryable:
-            return ServiceError(.upstreamUnavailable, code: error.code, "\(error.service) \(operation): \(error.code) (\(error.status)): \(error.message)")
+            return ServiceError(.upstreamUnavailable, code: .init(rawValue: error.code), "\(error.service) \(operation): \(error.code) (\(error.status)): \(error.message)")
         case let error as AWSError:
-            return ServiceError(.upstreamFailed, code: error.code, "\(error.service) \(operation): \(error.code) (\(error.status)): \(error.message)")
+            return ServiceError(.upstreamFailed, code: .init(rawValue: error.code), "\(error.service) \(operation): \(error.code) (\(error.status)): \(error.message)")
         case let error as TransportError where error.kind == .timeout:
             return ServiceError(.upstreamTimeout, code: "Timeout", "\(operation): no answer in time")
         case let error as TransportError:

@@ -24,6 +24,16 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
         "\(service) \(status) \(code): \(message)" + (requestId.map { " (request id \($0))" } ?? "")
     }
 
+    /// The AWS error codes this service acts on (anything else is reported as it came).
+    public enum Code {
+        public static let conditionalCheckFailed = "ConditionalCheckFailedException"
+        public static let resourceNotFound = "ResourceNotFoundException"
+        public static let resourceInUse = "ResourceInUseException"
+        public static let notFound = "NotFoundException"
+        public static let parameterNotFound = "ParameterNotFound"
+        public static let preconditionFailed = "PreconditionFailed"
+    }
+
     /// Codes that mean "slow down and try again".
     static let throttlingCodes: Set<String> = [
         "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",

@@ -22,7 +22,7 @@ struct ErrorStatusTests {
         let (what, error, status, code) = Self.cases[index]
         let mapped = try #require(ServiceError.aws(error, doing: "Operation") as? ServiceError, "\(what)")
         #expect(APIResponse.status(of: mapped.kind) == status, "\(what)")
-        #expect(mapped.code == code, "\(what)")
+        #expect(mapped.code.rawValue == code, "\(what)")
         #expect(mapped.message.contains("Operation"), "the message names the operation")
     }
 

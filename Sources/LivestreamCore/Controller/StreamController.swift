@@ -113,7 +113,7 @@ public struct StreamController: Sendable {
         do {
             // Re-applied on a version conflict: a background state refresh may have written the record meanwhile.
             return try mutate(id: id, touch: false, sessionStarted)
-        } catch let error as ServiceError where error.code == "state_conflict" {
+        } catch let error as ServiceError where error.code == .stateConflict {
             throw error  // the channel belongs to the start that won
         } catch {
             record.started = true
@@ -195,7 +195,7 @@ public struct StreamController: Sendable {
             do {
                 try store.delete(current)
                 return record
-            } catch let error as ServiceError where error.code == "version_conflict" {
+            } catch let error as ServiceError where error.code == .versionConflict {
                 guard let latest = try store.get(id: id) else { return record }
                 current = latest
             }

@@ -85,7 +85,7 @@ extension StreamStore {
             record.problems = []
             do {
                 return try replace(record)
-            } catch let error as ServiceError where error.code == "version_conflict" {
+            } catch let error as ServiceError where error.code == .versionConflict {
                 continue
             }
         }
