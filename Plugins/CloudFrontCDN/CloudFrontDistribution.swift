@@ -18,8 +18,14 @@ public final class CloudFrontDistribution: LiveDistribution {
         public var maxOrigins: Int
         public var maxCacheBehaviors: Int
         public var maxAttempts: Int
+        /// Request headers each stream's cache behaviour forwards (the old deployment's CORS headers by default).
+        public var forwardedHeaders: [String]
 
-        public init(distributionId: String, liveDomain: String, maxOrigins: Int = 25, maxCacheBehaviors: Int = 25, maxAttempts: Int = 12) {
+        public init(
+            distributionId: String, liveDomain: String, maxOrigins: Int = 25, maxCacheBehaviors: Int = 25, maxAttempts: Int = 12,
+            forwardedHeaders: [String] = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
+        ) {
+            self.forwardedHeaders = forwardedHeaders
             self.distributionId = distributionId
             self.liveDomain = liveDomain
             self.maxOrigins = maxOrigins
@@ -48,7 +54,7 @@ public final class CloudFrontDistribution: LiveDistribution {
     }
 
     public func associate(_ record: StreamRecord) throws {
-        let origin = try StreamOrigin(streamId: record.id, viewerEndpoint: record.viewerEndpoint)
+        let origin = try StreamOrigin(streamId: record.id, viewerEndpoint: record.viewerEndpoint, forwardedHeaders: settings.forwardedHeaders)
         try edit("associate stream \(record.id)") { config in
             try origin.add(to: &config, maxOrigins: settings.maxOrigins, maxCacheBehaviors: settings.maxCacheBehaviors)
         }
@@ -116,6 +122,9 @@ public enum CloudFrontPlugin {
         ConfigOption("cdn.cloudfront.max_origins", .integer(1...1000), default: "25", help: "origins the distribution may hold (CloudFront quota)"),
         ConfigOption("cdn.cloudfront.max_cache_behaviors", .integer(1...1000), default: "25", help: "cache behaviours the distribution may hold (CloudFront quota)"),
         ConfigOption("cdn.cloudfront.max_attempts", .integer(1...100), default: "12", help: "edits of the distribution per request when other writers keep changing it"),
+        ConfigOption(
+            "cdn.cloudfront.forwarded_headers", .stringList, default: StreamOrigin.forwardedHeaders.joined(separator: ","),
+            help: "request headers each stream's cache behaviour forwards to MediaPackage (default: the old deployment's CORS headers, which web players on other domains need)"),
     ] + AWSSettings.options
 
     public static func register(in registry: inout PluginRegistry) {
@@ -124,7 +133,7 @@ public enum CloudFrontPlugin {
             let settings = CloudFrontDistribution.Settings(
                 distributionId: try config.requiredString("cdn.cloudfront.distribution_id"), liveDomain: try config.requiredString("cdn.cloudfront.live_domain"),
                 maxOrigins: config.int("cdn.cloudfront.max_origins"), maxCacheBehaviors: config.int("cdn.cloudfront.max_cache_behaviors"),
-                maxAttempts: config.int("cdn.cloudfront.max_attempts"))
+                maxAttempts: config.int("cdn.cloudfront.max_attempts"), forwardedHeaders: config.list("cdn.cloudfront.forwarded_headers"))
             let aws = try AWSSettings(configuration: config, logger: context.logger)
             return CloudFrontDistribution(settings: settings, cloudfront: aws.service("cloudfront", logger: context.logger), logger: context.logger)
         }

@@ -11,6 +11,7 @@ import LivestreamCore
 /// `CacheBehaviors` lists and their counts.
 struct StreamOrigin: Equatable {
     static let forwardedQueryStrings = ["aws.manifestfilter", "start", "end", "m"]
+    /// The old deployment's forwarded headers (`cdn.cloudfront.forwarded_headers` by default).
     static let forwardedHeaders = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
 
     let id: String
@@ -19,7 +20,11 @@ struct StreamOrigin: Equatable {
     let port: Int?
     let pathPattern: String
 
-    init(streamId: String, viewerEndpoint: String) throws(ServiceError) {
+    /// Request headers the cache behaviour forwards to the origin (and keys the cache on).
+    var headers: [String] = StreamOrigin.forwardedHeaders
+
+    init(streamId: String, viewerEndpoint: String, forwardedHeaders: [String] = StreamOrigin.forwardedHeaders) throws(ServiceError) {
+        headers = forwardedHeaders
         guard let url = URLComponents(string: viewerEndpoint), let host = url.host, !host.isEmpty, let scheme = url.scheme,
             ["http", "https"].contains(scheme)
         else {
@@ -60,7 +65,6 @@ struct StreamOrigin: Equatable {
             [.init("Quantity", text: String(names.count)), .init("Items", names.map { .init("Method", text: $0) })]
         }
         let keys = StreamOrigin.forwardedQueryStrings
-        let headers = StreamOrigin.forwardedHeaders
         return XMLTree.Element("CacheBehavior", [
             .init("PathPattern", text: pathPattern),
             .init("TargetOriginId", text: id),

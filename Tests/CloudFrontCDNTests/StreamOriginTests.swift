@@ -75,4 +75,14 @@ struct StreamOriginTests {
         #expect(config.child("CacheBehaviors")?.child("Quantity")?.text == "1")
         #expect(throws: ServiceError.self) { try StreamOrigin(streamId: "abc", viewerEndpoint: "") }
     }
+
+    @Test func theForwardedHeadersAreTheOldDeploymentsUnlessConfigured() throws {
+        func headers(_ origin: StreamOrigin) -> [String] {
+            origin.cacheBehavior.child("ForwardedValues")?.child("Headers")?.child("Items")?.elements.compactMap(\.text) ?? []
+        }
+        #expect(headers(origin) == ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"])
+        let narrow = try StreamOrigin(streamId: "abc", viewerEndpoint: "https://x1.example.com/out/v1/h/index.m3u8", forwardedHeaders: ["Origin"])
+        #expect(headers(narrow) == ["Origin"])
+        #expect(narrow.cacheBehavior.child("ForwardedValues")?.child("Headers")?.child("Quantity")?.text == "1")
+    }
 }
