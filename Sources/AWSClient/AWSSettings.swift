@@ -6,7 +6,7 @@ import Synchronization
 /// The `aws.*` configuration every AWS plugin shares, and the clients built from it.
 public struct AWSSettings: Sendable {
     /// Services whose endpoint can be overridden one by one (`aws.endpoints.<service>`).
-    public static let services = ["dynamodb", "medialive", "mediapackage", "ssm", "s3", "cloudfront", "iam"]
+    public static let services = ["dynamodb", "medialive", "mediapackage", "ssm", "s3", "cloudfront", "iam", "sts"]
 
     public static let options: [ConfigOption] = [
         ConfigOption(
@@ -49,7 +49,8 @@ public struct AWSSettings: Sendable {
         self.transport = transport
         credentials = CredentialChain.standard(
             accessKeyId: configuration.string("aws.access_key_id"), secretAccessKey: configuration.string("aws.secret_access_key"),
-            sessionToken: configuration.string("aws.session_token"), environment: environment, transport: transport)
+            sessionToken: configuration.string("aws.session_token"), environment: environment, transport: transport,
+            stsEndpoint: endpoints.url(for: "sts"))
         retry = RetryPolicy(
             maxAttempts: configuration.int("aws.max_attempts"), attemptTimeout: .milliseconds(configuration.int("aws.attempt_timeout_ms")),
             totalTimeout: .milliseconds(configuration.int("aws.total_timeout_ms")))

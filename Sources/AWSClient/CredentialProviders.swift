@@ -287,3 +287,47 @@ public struct CredentialsError: Error, CustomStringConvertible, Equatable {
 
     public var description: String { message }
 }
+
+/// Web identity (EKS IRSA and other OIDC federations): `AWS_WEB_IDENTITY_TOKEN_FILE` and
+/// `AWS_ROLE_ARN` (`AWS_ROLE_SESSION_NAME` optional) exchanged for the role's temporary
+/// credentials with STS `AssumeRoleWithWebIdentity`, which needs no signature. The token file
+/// is read at every load (the cluster rotates it); the chain refreshes before expiry.
+public struct WebIdentityCredentialProvider: CredentialProvider {
+    public let name = "web identity"
+    let tokenFile: String?
+    let roleArn: String?
+    let sessionName: String
+    /// STS base URL (`aws.endpoints.sts`, `aws.endpoint`, or the region's).
+    let stsEndpoint: String
+    let transport: any HTTPTransport
+
+    public init(environment: [String: String], stsEndpoint: String, transport: any HTTPTransport) {
+        tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        roleArn = environment["AWS_ROLE_ARN"].flatMap { $0.isEmpty ? nil : $0 }
+        sessionName = environment["AWS_ROLE_SESSION_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "livestreamd-\(Int(Date().timeIntervalSince1970))"
+        self.stsEndpoint = stsEndpoint
+        self.transport = transport
+    }
+
+    public func load() throws -> AWSCredentials? {
+        guard let tokenFile else { return nil }
+        guard let roleArn else { throw CredentialsError("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not") }
+        guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+            throw CredentialsError("cannot read AWS_WEB_IDENTITY_TOKEN_FILE \(tokenFile)")
+        }
+        let form = [
+            ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleArn), ("RoleSessionName", sessionName),
+            ("WebIdentityToken", token.trimmingCharacters(in: .whitespacesAndNewlines)),
+        ].map { "\($0.0)=\(SignatureV4.uriEncode($0.1, keepSlash: false))" }.joined(separator: "&")
+        let response = try transport.send(HTTPRequest(
+            method: "POST", url: stsEndpoint + "/", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+            body: Array(form.utf8), timeout: .seconds(10)))
+        let text = String(decoding: response.body, as: UTF8.self)
+        guard response.status == 200, let keyId = XMLScan.text(of: "AccessKeyId", in: text), let secret = XMLScan.text(of: "SecretAccessKey", in: text) else {
+            let code = XMLScan.text(of: "Code", in: text) ?? "HTTP \(response.status)"
+            throw CredentialsError("STS AssumeRoleWithWebIdentity for \(roleArn) failed: \(code)")
+        }
+        let expiration = XMLScan.text(of: "Expiration", in: text).flatMap { ISO8601DateFormatter().date(from: $0) }
+        return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: XMLScan.text(of: "SessionToken", in: text), expiration: expiration)
+    }
+}

@@ -205,3 +205,33 @@ struct MoreCredentialSourcesTests {
         #expect { try load("role") } throws: { "\($0)".contains("role_arn") }
     }
 }
+
+struct WebIdentityTests {
+    static let answer = """
+        <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>
+        <Credentials><AccessKeyId>ASIAWEBID</AccessKeyId><SecretAccessKey>web/secret+1</SecretAccessKey><SessionToken>webtoken</SessionToken>
+        <Expiration>2026-11-25T12:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>
+        """
+
+    @Test func theTokenFileIsExchangedForTheRolesCredentialsUnsigned() throws {
+        let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("webid-\(UUID().uuidString)").path
+        try "eyJhbGciOi.pod+token/x=\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let transport = ScriptedTransport([("POST http://sts.test/", .success(HTTPResponse(status: 200, body: Array(Self.answer.utf8))))])
+        let environment = ["AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/livestreamd", "AWS_ROLE_SESSION_NAME": "pod-1"]
+        let provider = WebIdentityCredentialProvider(environment: environment, stsEndpoint: "http://sts.test", transport: transport)
+        let credentials = try #require(try provider.load())
+        #expect(credentials.accessKeyId == "ASIAWEBID" && credentials.secretAccessKey == "web/secret+1" && credentials.sessionToken == "webtoken")
+        #expect(credentials.expiration == ISO8601DateFormatter().date(from: "2026-11-25T12:00:00Z"))
+        let request = try #require(transport.seen.withLock { $0.first })
+        let form = String(decoding: request.body, as: UTF8.self)
+        #expect(form.contains("Action=AssumeRoleWithWebIdentity") && form.contains("RoleSessionName=pod-1"))
+        #expect(form.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Flivestreamd"))
+        #expect(form.contains("WebIdentityToken=eyJhbGciOi.pod%2Btoken%2Fx%3D"), "the token, trimmed and form-encoded")
+        #expect(!request.headers.contains { $0.0.lowercased() == "authorization" }, "AssumeRoleWithWebIdentity is not signed")
+        #expect(try WebIdentityCredentialProvider(environment: [:], stsEndpoint: "http://sts.test", transport: transport).load() == nil)
+        let denied = ScriptedTransport([("POST http://sts.test/", .success(HTTPResponse(status: 403, body: Array("<Error><Code>AccessDenied</Code></Error>".utf8))))])
+        #expect { try WebIdentityCredentialProvider(environment: environment, stsEndpoint: "http://sts.test", transport: denied).load() } throws: {
+            "\($0)".contains("AccessDenied") && !"\($0)".contains("eyJhbGciOi")
+        }
+    }
+}

@@ -37,6 +37,10 @@ CloudFront
     creates one (test data: it answers `{"id": ...}`); `GET
     /_emulator/cloudfront/distributions/<id>` returns the stored bytes, and
     `GET /_emulator/cloudfront/stats` how many updates were refused by If-Match.
+STS
+  * AssumeRoleWithWebIdentity is unsigned, as in AWS (it is how a pod without keys gets
+    some); real STS knows the call by its host, moto's single server by the signature's
+    scope, so an unsigned request naming that action is routed to moto's STS.
 Request shapes
   * MediaLive and MediaPackage request bodies are checked against botocore's models
     (`shape_check.py`) and answered 400 BadRequestException when they do not fit:
@@ -367,6 +371,12 @@ class Emulator:
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return self.emulator_route(environ, start_response)
         service = self.signing_service(environ)
+        if service is None and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            if b"Action=AssumeRoleWithWebIdentity" in body:
+                environ["HTTP_HOST"] = "sts.amazonaws.com"
         if service != "cloudfront" and service not in self.shapes:
             return self.moto(environ, start_response)
         # Read the body once; moto reads it again from the copy.

@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from conftest import start_stack
+from aws_emulator_fixture import Emulator
 from moto_fixture import TABLE, Moto
 
 
@@ -94,3 +95,31 @@ def test_start_up_says_when_no_credentials_are_found(tmp_path):
     assert result.returncode == 2
     assert "storage backend 'dynamodb'" in result.stderr and "no AWS credentials found" in result.stderr
     assert "AWS_ACCESS_KEY_ID" in result.stderr, "the message says how to provide them"
+
+
+def test_web_identity_credentials_come_from_sts(tmp_path_factory, tmp_path):
+    """EKS IRSA's shape: a token file and a role, no keys; STS (the emulator's, moto's) issues the role's keys."""
+    emulator = Emulator()
+    try:
+        emulator.client("dynamodb").create_table(
+            TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        token = tmp_path / "token"
+        token.write_text("eyJraWQiOiJ0ZXN0In0.eyJzdWIiOiJwb2QifQ.c2ln\n")
+        env = {"livestream_storage_backend": "dynamodb", "livestream_storage_dynamodb_table": TABLE,
+               "livestream_aws_endpoint": emulator.endpoint, "livestream_aws_region": "us-east-1",
+               "aws_web_identity_token_file": str(token), "aws_role_arn": "arn:aws:iam::123456789012:role/livestreamd-pod",
+               "aws_role_session_name": "pod-1", "aws_access_key_id": "", "aws_secret_access_key": "", "home": str(tmp_path),
+               "aws_ec2_metadata_disabled": "true"}
+        stack = start_stack(tmp_path_factory, **env)
+        try:
+            created = requests.post(stack.url("/streams"), json={"name": "irsa"})
+            assert created.status_code == 200, created.text
+            item = emulator.client("dynamodb").get_item(TableName=TABLE, Key={"id": {"S": created.json()["id"]}})["Item"]
+            assert item["name"] == {"S": "irsa"}
+            log = stack.service_log.read_text()
+            assert "credentials_source=web identity" in log and "eyJraWQi" not in log
+        finally:
+            assert stack.stop()[0] == 0
+    finally:
+        emulator.stop()
