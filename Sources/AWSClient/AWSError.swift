@@ -34,16 +34,23 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
         public static let preconditionFailed = "PreconditionFailed"
     }
 
-    /// Codes that mean "slow down and try again".
+    /// Codes that mean "slow down and try again" (botocore's standard mode list).
     static let throttlingCodes: Set<String> = [
         "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
         "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
-        "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+        "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "EC2ThrottledException",
     ]
 
-    /// Whether another attempt may succeed: throttling and server-side failures.
+    /// Codes of failures that may pass (botocore's transient errors).
+    static let transientCodes: Set<String> = ["RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"]
+
+    /// Statuses botocore retries whatever the code.
+    static let transientStatuses: Set<Int> = [500, 502, 503, 504]
+
+    /// Whether another attempt may succeed (botocore's standard mode): throttling, transient codes, 500/502/503/504.
     public var isRetryable: Bool {
-        AWSError.throttlingCodes.contains(code) || status == 429 || (500...599).contains(status)
+        AWSError.throttlingCodes.contains(code) || AWSError.transientCodes.contains(code) || AWSError.transientStatuses.contains(status)
     }
 
     /// Parses an error answer of the JSON (1.0/1.1, REST-JSON) or XML (REST-XML, query) protocols.

@@ -73,7 +73,7 @@ public struct AWSService: Sendable {
     /// - Throws: `AWSError` for error answers, `TransportError` when none came, `CredentialsError`.
     public func send(method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = []) throws -> HTTPResponse {
         let url = endpoint + path + (query.isEmpty ? "" : "?" + query)
-        return try retry.run { timeout in
+        return try retry.run(service: name) { timeout in
             let signed = signer.sign(SignatureV4.Request(method: method, url: url, headers: headers, body: body), credentials: try credentials.credentials(), date: Date())
             let response = try transport.send(HTTPRequest(method: method, url: url, headers: signed.headers, body: body, timeout: timeout))
             guard (200...299).contains(response.status) else {

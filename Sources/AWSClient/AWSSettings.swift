@@ -53,7 +53,7 @@ public struct AWSSettings: Sendable {
             stsEndpoint: endpoints.url(for: "sts"))
         retry = RetryPolicy(
             maxAttempts: configuration.int("aws.max_attempts"), attemptTimeout: .milliseconds(configuration.int("aws.attempt_timeout_ms")),
-            totalTimeout: .milliseconds(configuration.int("aws.total_timeout_ms")))
+            totalTimeout: .milliseconds(configuration.int("aws.total_timeout_ms")), quota: RetryQuota.process)
         do {
             _ = try credentials.credentials()
         } catch {

@@ -53,10 +53,49 @@ struct AWSServiceTests {
             HTTPResponse(status: 200, body: Array("{}".utf8)),
         ])
         let transport = SequenceTransport { _ in answers.withLock { $0.removeFirst() } }
-        let retry = RetryPolicy(maxAttempts: 3, base: .milliseconds(100), random: { 0.5 }, sleep: { wait in waits.withLock { $0.append(wait) } })
-        let service = AWSService(name: "dynamodb", endpoints: AWSEndpoints(region: "us-west-2", shared: "http://aws.test"), credentials: Self.credentials, transport: transport, retry: retry, logger: Logger(label: "t"))
+        let retry = RetryPolicy(maxAttempts: 3, random: { 0.5 }, sleep: { wait in waits.withLock { $0.append(wait) } })
+        let service = AWSService(name: "medialive", endpoints: AWSEndpoints(region: "us-west-2", shared: "http://aws.test"), credentials: Self.credentials, transport: transport, retry: retry, logger: Logger(label: "t"))
         _ = try service.json(targetPrefix: "X", operation: "Y", body: [])
-        #expect(waits.withLock { $0 } == [.milliseconds(50), .milliseconds(100)])
+        // Throttled: 0.5 x 1 s; then a 503: 0.5 x 50 ms x 2.
+        #expect(waits.withLock { $0 } == [.milliseconds(500), .milliseconds(50)])
+    }
+
+    /// botocore's standard mode, case by case (botocore/retries/standard.py).
+    @Test(arguments: [
+        (400, "ThrottlingException", true), (400, "LimitExceededException", true), (400, "ProvisionedThroughputExceededException", true),
+        (400, "RequestTimeout", true), (408, "RequestTimeoutException", true), (400, "PriorRequestNotComplete", true),
+        (500, "InternalError", true), (502, "BadGateway", true), (503, "ServiceUnavailable", true), (504, "GatewayTimeout", true),
+        (501, "NotImplemented", false), (429, "", false), (400, "ValidationException", false), (403, "AccessDenied", false),
+        (404, "NotFoundException", false), (409, "ConflictException", false),
+    ])
+    func retryableAsBotocoreStandardMode(_ status: Int, _ code: String, _ retryable: Bool) {
+        #expect(AWSError(service: "s", status: status, code: code, message: "", requestId: nil).isRetryable == retryable)
+    }
+
+    @Test func backoffBasesAndTheRetryQuota() throws {
+        let throttled = AWSError(service: "s", status: 400, code: "ThrottlingException", message: "", requestId: nil)
+        let failed = AWSError(service: "s", status: 500, code: "InternalError", message: "", requestId: nil)
+        let policy = RetryPolicy(random: { 0.999 })
+        #expect(policy.delay(after: 0, of: throttled) > .milliseconds(990) && policy.delay(after: 0, of: throttled) < .seconds(1))
+        #expect(policy.delay(after: 0, of: failed) > .milliseconds(49) && policy.delay(after: 0, of: failed) < .milliseconds(50))
+        #expect(policy.delay(after: 0, of: failed, service: "dynamodb") < .milliseconds(25))
+        #expect(policy.delay(after: 10, of: throttled) < .seconds(20) && policy.delay(after: 10, of: throttled) > .milliseconds(19_900), "capped at 20 s")
+        #expect(RetryPolicy(random: { 0 }).delay(after: 5, of: failed) == .zero)
+
+        // 500 tokens: a retry costs 5, one after a timeout 10; an empty quota stops retrying.
+        let quota = RetryQuota(capacity: 12)
+        let calls = Mutex(0)
+        let timingOut = RetryPolicy(maxAttempts: 5, quota: quota, random: { 0 }, sleep: { _ in })
+        #expect(throws: TransportError.self) {
+            try timingOut.run { _ -> Int in
+                calls.withLock { $0 += 1 }
+                throw TransportError(.timeout, "slow")
+            }
+        }
+        #expect(calls.withLock { $0 } == 2 && quota.tokens == 2, "one retry (10 tokens), then the quota is short")
+        // A success after retries gives back what they took; a first-time success gives back 1.
+        let refill = RetryPolicy(maxAttempts: 3, quota: quota, random: { 0 }, sleep: { _ in })
+        #expect(try refill.run { _ in 7 } == 7 && quota.tokens == 3)
     }
 
     @Test func givesUpAfterMaxAttemptsAndNeverRetriesClientErrors() {
@@ -65,7 +104,7 @@ struct AWSServiceTests {
             calls.withLock { $0 += 1 }
             throw TransportError(.connection, "reset")
         }
-        let retry = RetryPolicy(maxAttempts: 3, sleep: { _ in })
+        let retry = RetryPolicy(maxAttempts: 3, quota: RetryQuota(), sleep: { _ in })
         let service = AWSService(name: "s3", endpoints: AWSEndpoints(region: "us-west-2", shared: "http://aws.test"), credentials: Self.credentials, transport: failing, retry: retry, logger: Logger(label: "t"))
         #expect(throws: TransportError(.connection, "reset")) { try service.send(method: "GET", path: "/b") }
         #expect(calls.withLock { $0 } == 3)
@@ -80,14 +119,6 @@ struct AWSServiceTests {
         #expect(calls.withLock { $0 } == 1)
     }
 
-    @Test func backoffIsCappedExponentialWithFullJitter() {
-        let policy = RetryPolicy(base: .milliseconds(100), cap: .seconds(1), random: { 0.999 })
-        #expect(policy.delay(after: 0) < .milliseconds(100) && policy.delay(after: 0) > .milliseconds(99))
-        #expect(policy.delay(after: 3) < .milliseconds(800) && policy.delay(after: 3) > .milliseconds(790))
-        #expect(policy.delay(after: 10) < .seconds(1) && policy.delay(after: 10) > .milliseconds(990))
-        #expect(RetryPolicy(random: { 0 }).delay(after: 5) == .zero)
-    }
-
     @Test func theTotalTimeoutBoundsAllAttempts() {
         let calls = Mutex(0)
         let slow = SequenceTransport { request in
@@ -95,7 +126,7 @@ struct AWSServiceTests {
             #expect(request.timeout <= .milliseconds(300))
             throw TransportError(.timeout, "timed out")
         }
-        let retry = RetryPolicy(maxAttempts: 10, base: .milliseconds(200), attemptTimeout: .milliseconds(300), totalTimeout: .milliseconds(500), random: { 0.99 })
+        let retry = RetryPolicy(maxAttempts: 10, base: .milliseconds(200), attemptTimeout: .milliseconds(300), totalTimeout: .milliseconds(500), quota: RetryQuota(), random: { 0.99 })
         let service = AWSService(name: "s3", endpoints: AWSEndpoints(region: "us-west-2", shared: "http://aws.test"), credentials: Self.credentials, transport: slow, retry: retry, logger: Logger(label: "t"))
         let started = ContinuousClock.now
         #expect(throws: TransportError.self) { try service.send(method: "GET", path: "/") }
