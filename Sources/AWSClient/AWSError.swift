@@ -11,8 +11,11 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
     public let code: String
     public let message: String
     public let requestId: String?
+    /// The answer's `Date` header: the service's clock, for skew correction.
+    public let serverDate: Date?
 
-    public init(service: String, status: Int, code: String, message: String, requestId: String?) {
+    public init(service: String, status: Int, code: String, message: String, requestId: String?, serverDate: Date? = nil) {
+        self.serverDate = serverDate
         self.service = service
         self.status = status
         self.code = code
@@ -70,8 +73,25 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
         let fallback = response.status == 404 ? "NotFound" : response.status >= 500 ? "ServiceUnavailable" : "HTTP\(response.status)"
         return AWSError(
             service: service, status: response.status, code: code ?? fallback, message: message ?? "HTTP \(response.status)",
-            requestId: requestId ?? XMLScan.text(of: "RequestId", in: text))
+            requestId: requestId ?? XMLScan.text(of: "RequestId", in: text), serverDate: response.headers["date"].flatMap(httpDate))
     }
+
+    /// An IMF-fixdate (`Sun, 29 Nov 2026 14:50:00 GMT`).
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
+    }
+
+    /// Codes that say the request's time was off (as botocore's clock-skew handling reads them).
+    static let skewCodes: Set<String> = [
+        "RequestTimeTooSkewed", "RequestExpired", "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure", "RequestInTheFuture",
+    ]
+
+    /// Codes that say the session credentials expired.
+    static let expiredTokenCodes: Set<String> = ["ExpiredToken", "ExpiredTokenException"]
 
     /// `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException` and `Code:http://...` -> the bare code.
     static func cleanCode(_ raw: String) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Where each AWS service is reached: a region plus optional endpoint overrides (how tests reach an emulator).
 public struct AWSEndpoints: Sendable, Equatable {
@@ -44,11 +45,14 @@ public struct AWSService: Sendable {
     let transport: any HTTPTransport
     let retry: RetryPolicy
     let logger: Logger
+    /// The correction of this host's clock, shared by every client of the process.
+    let clockSkew: ClockSkew
 
     public init(
         name: String, endpoints: AWSEndpoints, credentials: CredentialChain, transport: any HTTPTransport,
-        retry: RetryPolicy = RetryPolicy(), logger: Logger
+        retry: RetryPolicy = RetryPolicy(), logger: Logger, clockSkew: ClockSkew = .process
     ) {
+        self.clockSkew = clockSkew
         self.name = name
         self.endpoint = endpoints.url(for: name)
         // CloudFront signs in us-east-1 whatever the configured region.
@@ -71,10 +75,37 @@ public struct AWSService: Sendable {
     /// Sends a request (path and query already percent-encoded), retrying per the policy.
     /// - Returns: a 2xx answer.
     /// - Throws: `AWSError` for error answers, `TransportError` when none came, `CredentialsError`.
+    ///
+    /// Two failures are corrected once before giving up, as the SDKs do: a request whose time
+    /// was off (`RequestTimeTooSkewed`, a signature refused while the answer's `Date` is more
+    /// than 4 minutes from ours) is signed again with the service's clock, from then on for
+    /// every call of the process (`ClockSkew`); expired session credentials are loaded again.
     public func send(method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = []) throws -> HTTPResponse {
+        var corrected = false
+        while true {
+            do {
+                return try sendWithRetries(method: method, path: path, query: query, headers: headers, body: body)
+            } catch let error as AWSError where !corrected {
+                corrected = true
+                if AWSError.expiredTokenCodes.contains(error.code) {
+                    logger.notice("AWS said the credentials expired; loading them again", metadata: ["service": "\(name)"])
+                    credentials.invalidate()
+                    continue
+                }
+                if AWSError.skewCodes.contains(error.code), let serverDate = error.serverDate, clockSkew.adopt(serverDate: serverDate, now: Date()) {
+                    logger.warning("this host's clock is off from AWS's; signing with AWS's time", metadata: ["service": "\(name)", "skew_s": "\(Int(clockSkew.offset))"])
+                    continue
+                }
+                throw error
+            }
+        }
+    }
+
+    private func sendWithRetries(method: String, path: String, query: String, headers: [(String, String)], body: [UInt8]) throws -> HTTPResponse {
         let url = endpoint + path + (query.isEmpty ? "" : "?" + query)
         return try retry.run(service: name) { timeout in
-            let signed = signer.sign(SignatureV4.Request(method: method, url: url, headers: headers, body: body), credentials: try credentials.credentials(), date: Date())
+            let now = Date().addingTimeInterval(clockSkew.offset)
+            let signed = signer.sign(SignatureV4.Request(method: method, url: url, headers: headers, body: body), credentials: try credentials.credentials(), date: now)
             let response = try transport.send(HTTPRequest(method: method, url: url, headers: signed.headers, body: body, timeout: timeout))
             guard (200...299).contains(response.status) else {
                 let error = AWSError.parse(response, service: name)
@@ -82,6 +113,29 @@ public struct AWSService: Sendable {
                 throw error
             }
             return response
+        }
+    }
+}
+
+/// How far this host's clock is from AWS's, as learned from a refused request's `Date` header.
+public final class ClockSkew: Sendable {
+    public static let process = ClockSkew()
+    /// Seconds to add to the local clock when signing.
+    private let seconds = Mutex<TimeInterval>(0)
+    /// Skew below this is not corrected (AWS accepts requests within 5 minutes).
+    static let tolerance: TimeInterval = 240
+
+    public init() {}
+
+    public var offset: TimeInterval { seconds.withLock { $0 } }
+
+    /// Takes the service's clock if ours is more than 4 minutes off it; true if that changed anything.
+    func adopt(serverDate: Date, now: Date) -> Bool {
+        let skew = serverDate.timeIntervalSince(now)
+        return seconds.withLock { current in
+            guard abs(skew - current) > ClockSkew.tolerance else { return false }
+            current = skew
+            return true
         }
     }
 }

@@ -38,6 +38,11 @@ public final class CredentialChain: Sendable {
         ])
     }
 
+    /// Forgets the current credentials: the next call loads them again (a service said they expired).
+    public func invalidate() {
+        current.withLock { $0 = nil }
+    }
+
     /// Credentials valid for at least the refresh margin (or the last valid ones if a refresh fails).
     public func credentials() throws -> AWSCredentials {
         let cached = current.withLock { $0 }

@@ -119,6 +119,63 @@ struct AWSServiceTests {
         #expect(calls.withLock { $0 } == 1)
     }
 
+    @Test func aSkewedClockIsCorrectedFromTheServicesDateOnce() throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let serverNow = Date().addingTimeInterval(3600)
+        let seen = Mutex<[HTTPRequest]>([])
+        let transport = SequenceTransport { request in
+            let count = seen.withLock { $0.append(request); return $0.count }
+            if count == 1 {
+                return HTTPResponse(status: 403, headers: ["date": formatter.string(from: serverNow)],
+                                    body: Array("<Error><Code>RequestTimeTooSkewed</Code><Message>too far</Message></Error>".utf8))
+            }
+            return HTTPResponse(status: 200, body: [])
+        }
+        let skew = ClockSkew()
+        let service = AWSService(
+            name: "s3", endpoints: AWSEndpoints(region: "us-west-2", shared: "http://aws.test"), credentials: Self.credentials, transport: transport,
+            retry: RetryPolicy(quota: RetryQuota(), sleep: { _ in }), logger: Logger(label: "t"), clockSkew: skew)
+        _ = try service.send(method: "GET", path: "/b")
+        let stamps = seen.withLock { $0 }.map { request in request.headers.first { $0.0.lowercased() == "x-amz-date" }?.1 ?? "" }
+        let parse = DateFormatter()
+        parse.locale = Locale(identifier: "en_US_POSIX")
+        parse.timeZone = TimeZone(identifier: "GMT")
+        parse.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let first = try #require(parse.date(from: stamps[0]))
+        let second = try #require(parse.date(from: stamps[1]))
+        #expect(abs(second.timeIntervalSince(first) - 3600) < 5, "signed again with the service's time")
+        #expect(abs(skew.offset - 3600) < 5)
+        // A refused signature while the clocks agree is a real refusal: no second try.
+        let refused = SequenceTransport { _ in
+            HTTPResponse(status: 403, headers: ["date": formatter.string(from: Date())], body: Array("<Error><Code>SignatureDoesNotMatch</Code></Error>".utf8))
+        }
+        let strict = AWSService(
+            name: "s3", endpoints: AWSEndpoints(region: "us-west-2", shared: "http://aws.test"), credentials: Self.credentials, transport: refused,
+            retry: RetryPolicy(quota: RetryQuota(), sleep: { _ in }), logger: Logger(label: "t"), clockSkew: ClockSkew())
+        #expect { try strict.send(method: "GET", path: "/b") } throws: { ($0 as? AWSError)?.code == "SignatureDoesNotMatch" }
+    }
+
+    @Test func expiredCredentialsAreLoadedAgainOnce() throws {
+        let source = CredentialTests.Sequence([
+            .success(AWSCredentials(accessKeyId: "ASIAOLD", secretAccessKey: "s", sessionToken: "t")),
+            .success(AWSCredentials(accessKeyId: "ASIANEW", secretAccessKey: "s", sessionToken: "t")),
+        ])
+        let seen = Mutex<[HTTPRequest]>([])
+        let transport = SequenceTransport { request in
+            let count = seen.withLock { $0.append(request); return $0.count }
+            return count == 1 ? HTTPResponse(status: 400, body: Array(#"{"__type":"ExpiredTokenException","message":"expired"}"#.utf8)) : HTTPResponse(status: 200, body: Array("{}".utf8))
+        }
+        let service = AWSService(
+            name: "dynamodb", endpoints: AWSEndpoints(region: "us-west-2", shared: "http://aws.test"), credentials: CredentialChain(providers: [source]),
+            transport: transport, retry: RetryPolicy(quota: RetryQuota(), sleep: { _ in }), logger: Logger(label: "t"), clockSkew: ClockSkew())
+        _ = try service.json(targetPrefix: "X", operation: "Y", body: [])
+        let keys = seen.withLock { $0 }.map { request in request.headers.first { $0.0 == "Authorization" }?.1 ?? "" }
+        #expect(keys.count == 2 && keys[0].contains("Credential=ASIAOLD/") && keys[1].contains("Credential=ASIANEW/"))
+    }
+
     @Test func theTotalTimeoutBoundsAllAttempts() {
         let calls = Mutex(0)
         let slow = SequenceTransport { request in
