@@ -1,6 +1,7 @@
 @testable import AWSClient
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// A transport double that answers from a script and records what it was asked.
@@ -21,14 +22,10 @@ final class ScriptedTransport: HTTPTransport {
 }
 
 struct CredentialTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("creds-\(UUID().uuidString)").path
+    let folder = TemporaryFolder(prefix: "creds")
+    var directory: String { folder.path }
 
-    func write(_ text: String, _ name: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    func write(_ text: String, _ name: String) throws -> String { try folder.write(text, name) }
 
     @Test func environmentWithSessionToken() throws {
         let provider = EnvironmentCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"])
@@ -135,14 +132,10 @@ struct CredentialTests {
 }
 
 struct MoreCredentialSourcesTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("creds-more-\(UUID().uuidString)").path
+    let folder = TemporaryFolder(prefix: "creds-more")
+    var directory: String { folder.path }
 
-    func write(_ text: String, _ name: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    func write(_ text: String, _ name: String) throws -> String { try folder.write(text, name) }
 
     static let document = #"{"Code":"Success","AccessKeyId":"ASIAROLE","SecretAccessKey":"rolesecret","Token":"roletoken","Expiration":"2026-11-25T12:00:00Z"}"#
 

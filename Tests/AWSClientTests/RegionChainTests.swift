@@ -1,16 +1,13 @@
 @testable import AWSClient
 import Foundation
+import TestSupport
 import Testing
 
 struct RegionChainTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("region-\(UUID().uuidString)").path
+    let folder = TemporaryFolder(prefix: "region")
+    var directory: String { folder.path }
 
-    func write(_ text: String, _ name: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    func write(_ text: String, _ name: String) throws -> String { try folder.write(text, name) }
 
     /// No metadata service: every IMDS request fails as on a host outside EC2.
     let offEC2 = ScriptedTransport([])
