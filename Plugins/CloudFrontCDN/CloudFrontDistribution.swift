@@ -22,7 +22,7 @@ public final class CloudFrontDistribution: LiveDistribution {
         public var forwardedHeaders: [String]
 
         public init(
-            distributionId: String, liveDomain: String, maxOrigins: Int = 25, maxCacheBehaviors: Int = 25, maxAttempts: Int = 12,
+            distributionId: String, liveDomain: String, maxOrigins: Int = 100, maxCacheBehaviors: Int = 75, maxAttempts: Int = 12,
             forwardedHeaders: [String] = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
         ) {
             self.forwardedHeaders = forwardedHeaders
@@ -119,8 +119,9 @@ public enum CloudFrontPlugin {
     public static let options = [
         ConfigOption("cdn.cloudfront.distribution_id", .string, default: nil, help: "id of the live distribution"),
         ConfigOption("cdn.cloudfront.live_domain", .string, default: nil, help: "host of viewer_endpoint_cloudfront (the distribution's domain or an alias)"),
-        ConfigOption("cdn.cloudfront.max_origins", .integer(1...1000), default: "25", help: "origins the distribution may hold (CloudFront quota)"),
-        ConfigOption("cdn.cloudfront.max_cache_behaviors", .integer(1...1000), default: "25", help: "cache behaviours the distribution may hold (CloudFront quota)"),
+        ConfigOption("cdn.cloudfront.max_origins", .integer(1...1000), default: "100", help: "origins the distribution may hold (CloudFront's default quota: 100)"),
+        ConfigOption(
+            "cdn.cloudfront.max_cache_behaviors", .integer(1...1000), default: "75", help: "cache behaviours the distribution may hold (CloudFront's default quota: 75)"),
         ConfigOption("cdn.cloudfront.max_attempts", .integer(1...100), default: "12", help: "edits of the distribution per request when other writers keep changing it"),
         ConfigOption(
             "cdn.cloudfront.forwarded_headers", .stringList, default: StreamOrigin.forwardedHeaders.joined(separator: ","),

@@ -92,9 +92,11 @@ struct StreamOrigin: Equatable {
         let originChanged = try StreamOrigin.place(
             origin, in: &config, list: "Origins", insertAfter: nil, key: "Id", id: id, unchangedIf: { $0.child("DomainName")?.text == domain },
             limit: maxOrigins, limitName: "origins")
+        // First in the list: CloudFront takes the first behaviour whose pattern matches, and a site's
+        // broader pattern (`*.m3u8`, `/out/*`) placed before ours would take the stream's requests.
         let behaviourChanged = try StreamOrigin.place(
             cacheBehavior, in: &config, list: "CacheBehaviors", insertAfter: "DefaultCacheBehavior", key: "TargetOriginId", id: id,
-            unchangedIf: { $0.child("PathPattern")?.text == pathPattern }, limit: maxCacheBehaviors, limitName: "cache behaviours")
+            unchangedIf: { $0.child("PathPattern")?.text == pathPattern }, limit: maxCacheBehaviors, limitName: "cache behaviours", first: true)
         return originChanged || behaviourChanged
     }
 
@@ -103,7 +105,7 @@ struct StreamOrigin: Equatable {
     /// - Throws: 409 `cdn_limit` when the list is full.
     private static func place(
         _ element: XMLTree.Element, in config: inout XMLTree.Element, list: String, insertAfter anchor: String?, key: String, id: String,
-        unchangedIf isCurrent: (XMLTree.Element) -> Bool, limit: Int, limitName: String
+        unchangedIf isCurrent: (XMLTree.Element) -> Bool, limit: Int, limitName: String, first: Bool = false
     ) throws(ServiceError) -> Bool {
         var changed = false
         var full = false
@@ -116,7 +118,7 @@ struct StreamOrigin: Equatable {
                 full = true
                 return
             }
-            items.append(element)
+            if first { items.prepend(element) } else { items.append(element) }
             changed = true
         }
         if full { throw ServiceError(.conflict, code: "cdn_limit", "the live distribution already has \(limit) \(limitName) (CloudFront's limit)") }

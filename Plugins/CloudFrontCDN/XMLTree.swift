@@ -70,6 +70,16 @@ struct XMLTree: Equatable, Sendable {
             children.append(.element(element))
         }
 
+        /// Inserts `element` before the first child element (at the end when there is none).
+        mutating func prepend(_ element: Element) {
+            isEmptyTag = false
+            if let first = children.firstIndex(where: { if case .element = $0 { true } else { false } }) {
+                children.insert(.element(element), at: first)
+            } else {
+                children.append(.element(element))
+            }
+        }
+
         /// Removes the child elements matching `predicate` (the text around them stays as it was).
         mutating func removeElements(where predicate: (Element) -> Bool) {
             children.removeAll { node in

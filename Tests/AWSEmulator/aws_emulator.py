@@ -32,7 +32,8 @@ CloudFront
     checked as CloudFront checks it: the body against botocore's DistributionConfig
     shape, every Quantity against its Items (InconsistentQuantities), unique origin
     ids, cache behaviours aimed at existing origins (NoSuchOrigin), and the default
-    quotas of 25 origins and 25 cache behaviours (TooManyOrigins, TooManyCacheBehaviors).
+    quotas of 100 origins and 75 cache behaviours (TooManyOrigins, TooManyCacheBehaviors;
+    CloudFront's documented defaults).
     `POST /_emulator/cloudfront/distributions` with a DistributionConfig XML body
     creates one (test data: it answers `{"id": ...}`); `GET
     /_emulator/cloudfront/distributions/<id>` returns the stored bytes, and
@@ -267,7 +268,7 @@ class Distributions:
 
     PATH = re.compile(r"^/2020-05-31/distribution/([^/]+)/config$")
     NS = "{http://cloudfront.amazonaws.com/doc/2020-05-31/}"
-    MAX_ORIGINS = MAX_CACHE_BEHAVIORS = 25
+    MAX_ORIGINS, MAX_CACHE_BEHAVIORS = 100, 75
 
     def __init__(self):
         self.lock = threading.Lock()

@@ -76,6 +76,22 @@ struct StreamOriginTests {
         #expect(throws: ServiceError.self) { try StreamOrigin(streamId: "abc", viewerEndpoint: "") }
     }
 
+    @Test func aStreamsBehaviourGoesBeforeABroaderOneOfTheSite() throws {
+        // CloudFront takes the first matching behaviour: appended after `*.m3u8`, ours would never be used.
+        let withBroad = sharedConfig.replacingOccurrences(
+            of: "<CacheBehaviors><Quantity>0</Quantity></CacheBehaviors>",
+            with: "<CacheBehaviors><Quantity>1</Quantity><Items><CacheBehavior><PathPattern>*.m3u8</PathPattern><TargetOriginId>web</TargetOriginId></CacheBehavior></Items></CacheBehaviors>")
+        var tree = try XMLTree(parsing: withBroad)
+        var config = try #require(tree.root)
+        #expect(try origin.add(to: &config, maxOrigins: 100, maxCacheBehaviors: 75))
+        let patterns = config.child("CacheBehaviors")?.child("Items")?.elements.compactMap { $0.child("PathPattern")?.text } ?? []
+        #expect(patterns == ["/out/v1/h4sh/*", "*.m3u8"])
+        #expect(config.child("CacheBehaviors")?.child("Quantity")?.text == "2")
+        #expect(StreamOrigin.remove(streamId: "abc", from: &config))
+        tree.root = config
+        #expect(tree.serialized == withBroad, "dissociating gives back the site's document")
+    }
+
     @Test func theForwardedHeadersAreTheOldDeploymentsUnlessConfigured() throws {
         func headers(_ origin: StreamOrigin) -> [String] {
             origin.cacheBehavior.child("ForwardedValues")?.child("Headers")?.child("Items")?.elements.compactMap(\.text) ?? []
