@@ -9,8 +9,8 @@ import Synchronization
 /// Each round runs every pending `medialive` cleanup once (a failing one waits longer
 /// after each failure, up to five minutes), then lists the MediaLive channels and
 /// writes each record whose `state` differs from its channel's. `started` follows the
-/// channel only when the record has not been written for `settleSeconds`, so a
-/// start or stop in progress is never overridden. Rounds come every `interval`, every
+/// channel only when the record was not created, updated, started or stopped in the last
+/// `settleSeconds`, so a start or stop in progress is never overridden. Rounds come every `interval`, every
 /// second while a channel is in a transitional state or work is pending, and at once
 /// when the pipeline asks (`wakeup`) after journaling work or starting a transition.
 final class MediaLiveMaintenance: MaintenanceWork {
@@ -91,7 +91,7 @@ final class MediaLiveMaintenance: MaintenanceWork {
             for record in try store.list(limit: nil, after: nil).records where !record.liveChannelId.isEmpty {
                 guard let state = states[record.liveChannelId] else { continue }
                 if !MediaLiveMaintenance.stableStates.contains(state) { transitional = true }
-                let settled = (Int64(record.lastUpdate) ?? 0) + MediaLiveMaintenance.settleSeconds <= now()
+                let settled = MediaLiveMaintenance.lastChange(of: record) + MediaLiveMaintenance.settleSeconds <= now()
                 let started = settled ? ["STARTING", "RUNNING"].contains(state) || (record.started && state == "UPDATING") : record.started
                 guard record.state != state || record.started != started else { continue }
                 _ = try store.update(id: record.id) { current in
@@ -106,6 +106,13 @@ final class MediaLiveMaintenance: MaintenanceWork {
             logger.warning("cannot refresh channel states", metadata: ["error": "\(error)"])
             return true
         }
+    }
+
+    /// When the record last changed by a client's hand: created or updated (`last_update`),
+    /// started or stopped (`last_started`, `last_stopped`; start and stop leave `last_update`
+    /// as the old deployment did).
+    static func lastChange(of record: StreamRecord) -> Int64 {
+        [record.lastUpdate, record.lastStarted, record.lastStopped].compactMap { $0.flatMap { Int64($0) } }.max() ?? 0
     }
 
     /// Every MediaLive channel's state by id (ListChannels, every page).
