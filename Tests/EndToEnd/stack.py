@@ -107,8 +107,12 @@ class Stack:
     def start(self, detached_nginx=False):
         self.render_nginx()
         self.start_service()
-        self.start_nginx(detached=detached_nginx)
-        self.wait_ready()
+        try:
+            self.start_nginx(detached=detached_nginx)
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # nothing started here outlives a failed start
+            raise
         return self
 
     def serve_through_nginx(self, service, name, timeout=10):
