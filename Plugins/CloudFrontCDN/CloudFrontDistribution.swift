@@ -20,10 +20,12 @@ public final class CloudFrontDistribution: LiveDistribution {
         public var maxAttempts: Int
         /// Request headers each stream's cache behaviour forwards (the old deployment's CORS headers by default).
         public var forwardedHeaders: [String]
+        /// The old deployment's forwarded headers: the CORS request headers web players on other domains need.
+        public static let corsRequestHeaders = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
 
         public init(
             distributionId: String, liveDomain: String, maxOrigins: Int = 100, maxCacheBehaviors: Int = 75, maxAttempts: Int = 12,
-            forwardedHeaders: [String] = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
+            forwardedHeaders: [String] = Settings.corsRequestHeaders
         ) {
             self.forwardedHeaders = forwardedHeaders
             self.distributionId = distributionId
@@ -124,7 +126,7 @@ public enum CloudFrontPlugin {
             "cdn.cloudfront.max_cache_behaviors", .integer(1...1000), default: "75", help: "cache behaviours the distribution may hold (CloudFront's default quota: 75)"),
         ConfigOption("cdn.cloudfront.max_attempts", .integer(1...100), default: "12", help: "edits of the distribution per request when other writers keep changing it"),
         ConfigOption(
-            "cdn.cloudfront.forwarded_headers", .stringList, default: StreamOrigin.forwardedHeaders.joined(separator: ","),
+            "cdn.cloudfront.forwarded_headers", .stringList, default: CloudFrontDistribution.Settings.corsRequestHeaders.joined(separator: ","),
             help: "request headers each stream's cache behaviour forwards to MediaPackage (default: the old deployment's CORS headers, which web players on other domains need)"),
     ] + AWSSettings.options
 

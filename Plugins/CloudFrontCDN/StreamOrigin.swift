@@ -11,8 +11,6 @@ import LivestreamCore
 /// `CacheBehaviors` lists and their counts.
 struct StreamOrigin: Equatable {
     static let forwardedQueryStrings = ["aws.manifestfilter", "start", "end", "m"]
-    /// The old deployment's forwarded headers (`cdn.cloudfront.forwarded_headers` by default).
-    static let forwardedHeaders = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
 
     let id: String
     let domain: String
@@ -21,9 +19,9 @@ struct StreamOrigin: Equatable {
     let pathPattern: String
 
     /// Request headers the cache behaviour forwards to the origin (and keys the cache on).
-    var headers: [String] = StreamOrigin.forwardedHeaders
+    var headers: [String]
 
-    init(streamId: String, viewerEndpoint: String, forwardedHeaders: [String] = StreamOrigin.forwardedHeaders) throws(ServiceError) {
+    init(streamId: String, viewerEndpoint: String, forwardedHeaders: [String] = CloudFrontDistribution.Settings.corsRequestHeaders) throws(ServiceError) {
         headers = forwardedHeaders
         guard let url = URLComponents(string: viewerEndpoint), let host = url.host, !host.isEmpty, let scheme = url.scheme,
             ["http", "https"].contains(scheme)

@@ -105,8 +105,7 @@ public struct FileArchiveStore: ArchiveStore {
             throw ServiceError.internal("archive root \(root) is not inside the file archive \(directory)")
         }
         _ = try ArchivePath.relativeSegments(String(root.dropFirst(prefix.count)))
-        let (folder, stem) = ArchivePath.split(root: String(root.dropFirst("file://".count)))
-        return (folder, stem)
+        return ArchivePath.split(root: String(root.dropFirst("file://".count)))
     }
 
     static func absolute(_ path: String) -> String {

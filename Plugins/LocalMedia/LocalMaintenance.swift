@@ -78,13 +78,14 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
     func stalledArchives(_ records: [StreamRecord], now: Date = Date()) -> [(String, Int)] {
         var stalled: [(String, Int)] = []
         for record in records where record.started {
-            guard let session = record.currentSessionId, let root = record.archivesPath[session], root.hasPrefix("file://") else { continue }
-            let (folder, stem) = ArchivePath.split(root: String(root.dropFirst("file://".count)))
             let limit = TimeInterval(2 * record.segmentLength)
+            var listed: (folder: String, entries: [String])?  // one listing per session folder
             for (pipeline, client) in Publishers(record.mediaState).clients {
+                guard let session = SessionArchive(of: record, pipeline: pipeline) else { continue }
                 // Give a new publisher (and its archiver) time for its first segment.
                 guard let since = liveness.firstSeen(client), now.timeIntervalSince(since) > limit else { continue }
-                let written = FileTimes.entries(of: folder).filter { $0.hasPrefix(folder + "/" + stem + "_\(pipeline)-") }
+                if listed?.folder != session.folder { listed = (session.folder, FileTimes.entries(of: session.folder)) }
+                let written = listed!.entries.filter { $0.hasPrefix(session.folder + "/" + session.pipelinePrefix) }
                 let newest = FileTimes.newest(written) ?? since
                 if now.timeIntervalSince(newest) > limit { stalled.append((record.id, pipeline)) }
             }

@@ -151,18 +151,16 @@ extension LocalMediaPipeline {
         else {
             return InternalResponse(status: 404, body: "unknown stream\n")
         }
-        guard record.started, let session = record.currentSessionId, let root = record.archivesPath[session], root.hasPrefix("file://") else {
+        guard let target = SessionArchive(of: record, pipeline: pipeline) else {
             return InternalResponse(status: 409, body: "stream is not started\n")
         }
-        let (folder, stem) = ArchivePath.split(root: String(root.dropFirst("file://".count)))
-        let prefix = stem + "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0)
-        let existing = (try? archive.listSegments(root: root)) ?? []
+        let existing = (try? archive.listSegments(root: target.root)) ?? []
         let continued = (existing.filter { $0.pipeline == pipeline }.map(\.counter).max() ?? 0) + 1
         let sessionStart = Double(record.lastStarted ?? "") ?? wallClock()
         let slot = Int(max(0, wallClock() - sessionStart) / Double(max(1, record.segmentLength))) + 1
         let next = max(continued, slot)
         logger.info("archiver started", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "first_segment": "\(next)"])
-        return InternalResponse(status: 200, body: "\(folder)\n\(prefix)\n\(next)\n\(record.segmentLength)\n")
+        return InternalResponse(status: 200, body: "\(target.folder)\n\(target.prefix)\n\(next)\n\(record.segmentLength)\n")
     }
 
     /// The archiver finished a segment (`file`, its name in the session folder): counted on the record.
@@ -177,9 +175,7 @@ extension LocalMediaPipeline {
         let at = String(Int64(wallClock()))
         var counted = false
         try updateMediaState(streamId) { record in
-            let stem = record.currentSessionId.flatMap { record.archivesPath[$0] }.map { ArchivePath.split(root: $0).stem } ?? ""
-            let prefix = stem + "_\(pipeline)-" + ArchivePath.compactTimestamp(epochSeconds: Int64(record.lastStarted ?? "") ?? 0) + "."
-            guard record.started, file.hasPrefix(prefix), file.hasSuffix(".ts"), !file.contains("/") else {
+            guard let session = SessionArchive(of: record, pipeline: pipeline), file.hasPrefix(session.prefix + "."), file.hasSuffix(".ts"), !file.contains("/") else {
                 counted = false
                 return
             }

@@ -178,11 +178,21 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
 
     public init(environment: [String: String], transport: any HTTPTransport) {
         v1Disabled = environment["AWS_EC2_METADATA_V1_DISABLED"]?.lowercased() == "true"
+        endpoint = Self.endpoint(environment)
+        self.transport = transport
+        disabled = Self.isDisabled(environment)
+    }
+
+    /// The metadata service's base URL (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the link-local address), no trailing slash.
+    static func endpoint(_ environment: [String: String]) -> String {
         var endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
-        self.endpoint = endpoint
-        self.transport = transport
-        disabled = environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true"
+        return endpoint
+    }
+
+    /// `AWS_EC2_METADATA_DISABLED=true`: never ask the metadata service.
+    static func isDisabled(_ environment: [String: String]) -> Bool {
+        environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true"
     }
 
     public func load() throws -> AWSCredentials? {

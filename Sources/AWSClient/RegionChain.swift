@@ -26,9 +26,8 @@ public enum RegionChain {
     }
 
     static func instanceRegion(environment: [String: String], transport: any HTTPTransport) -> String? {
-        guard environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() != "true" else { return nil }
-        var endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
-        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        guard !InstanceMetadataCredentialProvider.isDisabled(environment) else { return nil }
+        let endpoint = InstanceMetadataCredentialProvider.endpoint(environment)
         var headers: [(String, String)] = []
         if let session = try? transport.send(HTTPRequest(
             method: "PUT", url: endpoint + "/latest/api/token", headers: [("X-aws-ec2-metadata-token-ttl-seconds", "60")], timeout: .seconds(1))),
