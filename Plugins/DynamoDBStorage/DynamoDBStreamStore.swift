@@ -48,9 +48,11 @@ public final class DynamoDBStreamStore: StreamStore {
         var saved = record
         saved.version = 1
         do {
-            _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved), "ConditionExpression": "attribute_not_exists(id)"], passing: AWSError.Code.conditionalCheckFailed)
+            try landed(saved) {
+                _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved), "ConditionExpression": "attribute_not_exists(id)"], passing: AWSError.Code.conditionalCheckFailed)
+            }
         } catch is AWSError {  // the condition failed: the id is taken
-            throw ServiceError(.conflict, code: .alreadyExists, "stream \(record.id) already exists")
+            guard try isStored(saved) else { throw ServiceError(.conflict, code: .alreadyExists, "stream \(record.id) already exists") }
         }
         return saved
     }
@@ -58,15 +60,38 @@ public final class DynamoDBStreamStore: StreamStore {
     public func replace(_ record: StreamRecord) throws -> StreamRecord {
         var saved = record
         saved.version = record.version + 1
-        try conditional(record) { condition in
-            _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
+        try conditional(record, unlessStored: saved) { condition in
+            try landed(saved) {
+                _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
+            }
         }
         return saved
     }
 
+    /// Runs a write; when no answer came (every attempt's was lost or timed out), one read tells
+    /// whether it landed: the table holding `record` is a success.
+    private func landed(_ record: StreamRecord, _ write: () throws -> Void) throws {
+        do {
+            try write()
+        } catch let error as ServiceError where error.kind == .upstreamUnavailable || error.kind == .upstreamTimeout {
+            guard case .success(record?) = Result(catching: { try get(id: record.id) }) else { throw error }
+        }
+    }
+
+    /// Whether the table holds exactly `record`: a retried write whose first attempt landed (its
+    /// answer lost) fails its condition against its own item, and that is a success.
+    private func isStored(_ record: StreamRecord) throws -> Bool {
+        try get(id: record.id) == record
+    }
+
     public func delete(_ record: StreamRecord) throws {
         try conditional(record) { condition in
-            _ = try call("DeleteItem", ["TableName": .string(table), "Key": key(record.id)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
+            do {
+                _ = try call("DeleteItem", ["TableName": .string(table), "Key": key(record.id)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
+            } catch let error as ServiceError where error.kind == .upstreamUnavailable || error.kind == .upstreamTimeout {
+                // No answer: gone means it landed.
+                guard case .success(nil) = Result(catching: { try get(id: record.id) }) else { throw error }
+            }
         }
     }
 
@@ -122,8 +147,9 @@ public final class DynamoDBStreamStore: StreamStore {
         return try StreamRecord(apiObject: fields, version: version, mediaState: media)
     }
 
-    /// Runs a write under "the stored version is still the one read"; a failed condition is 404 or 409.
-    private func conditional(_ record: StreamRecord, _ write: ([String: JSONValue]) throws -> Void) throws {
+    /// Runs a write under "the stored version is still the one read"; a failed condition is 404 or 409,
+    /// unless the table holds `written` (the write's own earlier attempt landed).
+    private func conditional(_ record: StreamRecord, unlessStored written: StreamRecord? = nil, _ write: ([String: JSONValue]) throws -> Void) throws {
         var condition: [String: JSONValue] = ["ExpressionAttributeNames": ["#v": .string(DynamoDBStreamStore.versionAttribute)]]
         if record.version == 0 {
             condition["ConditionExpression"] = "attribute_exists(id) AND attribute_not_exists(#v)"
@@ -134,7 +160,9 @@ public final class DynamoDBStreamStore: StreamStore {
         do {
             try write(condition)
         } catch is AWSError {  // only the failed condition passes through `call` as an AWSError
-            guard try get(id: record.id) != nil else { throw ServiceError.streamNotFound(record.id) }
+            let stored = try get(id: record.id)
+            if let written, stored == written { return }
+            guard stored != nil else { throw ServiceError.streamNotFound(record.id) }
             throw ServiceError.versionConflict(record.id)
         }
     }

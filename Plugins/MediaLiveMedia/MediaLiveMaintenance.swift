@@ -25,6 +25,8 @@ final class MediaLiveMaintenance: MaintenanceWork {
     let wakeup = MaintenanceWakeup()
     /// Cleanup id -> epoch seconds before which it is not retried (this process only).
     private let backoff = Mutex<[String: Int64]>([:])
+    /// Stream id -> id of its create's write-ahead note, while the create runs in this process.
+    let runningCreates = Mutex<[String: String]>([:])
 
     init(services: MediaServices, store: any StreamStore, interval: Duration, logger: Logger, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
         self.services = services
@@ -35,31 +37,60 @@ final class MediaLiveMaintenance: MaintenanceWork {
     }
 
     func runRound() -> Duration {
-        let cleanupsPending = finishCleanups()
+        let cleanups = finishCleanups()
         let transitional = refreshStates()
-        return cleanupsPending || transitional ? min(interval, .seconds(1)) : interval
+        var next = cleanups.remaining || transitional ? min(interval, .seconds(1)) : interval
+        if let due = cleanups.nextNoteDue { next = min(next, .seconds(max(1, due - now()))) }
+        return next
     }
 
-    /// - Returns: whether cleanups remain.
+    /// What a round left of the pending cleanups.
+    struct CleanupRound {
+        /// Whether cleanups remain to be retried.
+        var remaining = false
+        /// When the earliest create note not judged yet is due (epoch seconds).
+        var nextNoteDue: Int64?
+    }
+
     @discardableResult
-    func finishCleanups() -> Bool {
+    func finishCleanups() -> CleanupRound {
         let pending: [PendingCleanup]
         do {
             pending = try store.cleanups.pending().filter { $0.owner == MediaLivePipeline.owner }
         } catch {
             logger.warning("cannot read pending cleanups", metadata: ["error": "\(error)"])
-            return true
+            return CleanupRound(remaining: true)
         }
         let runner = TeardownRunner(services: services)
         var remaining = false
+        var nextNoteDue: Int64?
         for var cleanup in pending {
             if let notBefore = backoff.withLock({ $0[cleanup.id] }), notBefore > now() {
                 remaining = true
                 continue
             }
-            guard let teardown = Teardown(jsonValue: cleanup.work) else {
+            guard var teardown = Teardown(jsonValue: cleanup.work) else {
                 logger.error("a pending cleanup cannot be read; left in the journal", metadata: ["cleanup": "\(cleanup.id)", "stream": "\(cleanup.streamId)"])
                 continue
+            }
+            if let after = teardown.unlessStoredAfter {
+                // A create's write-ahead note: wait for the create (in any process) to finish or give up.
+                guard now() >= after else {
+                    nextNoteDue = min(nextNoteDue ?? after, after)
+                    continue
+                }
+                do {
+                    if try store.get(id: cleanup.streamId) != nil {
+                        try store.cleanups.finish(id: cleanup.id)
+                        continue
+                    }
+                } catch {
+                    logger.warning("cannot judge an unfinished create", metadata: ["stream": "\(cleanup.streamId)", "error": "\(error)"])
+                    remaining = true
+                    continue
+                }
+                logger.warning("a create never stored its stream; removing what it built", metadata: ["stream": "\(cleanup.streamId)"])
+                teardown.unlessStoredAfter = nil
             }
             let outcome = runner.pass(teardown)
             do {
@@ -79,7 +110,7 @@ final class MediaLiveMaintenance: MaintenanceWork {
                 logger.warning("pending cleanup failed; will retry", metadata: ["stream": "\(cleanup.streamId)", "attempts": "\(cleanup.attempts)", "error": "\(failure)"])
             }
         }
-        return remaining
+        return CleanupRound(remaining: remaining, nextNoteDue: nextNoteDue)
     }
 
     /// - Returns: whether some stream's channel is in a transitional state.

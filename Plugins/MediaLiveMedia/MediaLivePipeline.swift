@@ -27,11 +27,14 @@ public struct MediaLivePipeline: MediaPipeline {
         public var namesFromStream: Bool
         /// Fields of the origin endpoint's `hlsPackage` over the defaults (the old deployment's packaging).
         public var hlsPackage: [String: JSONValue]
+        /// Time a create may take, its record write included; what an older create built is removed.
+        public var createTimeoutSeconds: Int64
 
         public init(
             roleArn: String, inputSecurityGroup: String, ingestApp: String = "live", spekeURL: String? = nil, spekeRoleArn: String? = nil,
-            namesFromStream: Bool = true, hlsPackage: [String: JSONValue] = [:]
+            namesFromStream: Bool = true, hlsPackage: [String: JSONValue] = [:], createTimeoutSeconds: Int64 = 120
         ) {
+            self.createTimeoutSeconds = createTimeoutSeconds
             self.namesFromStream = namesFromStream
             self.hlsPackage = hlsPackage
             self.roleArn = roleArn
@@ -43,6 +46,8 @@ public struct MediaLivePipeline: MediaPipeline {
     }
 
     static let owner = "medialive"
+    /// The tag every resource of a stream carries: how a create whose answer was lost finds what it made.
+    static let streamTag = "livestreamd:stream"
     static let parameterPrefix = "/Medialive_api/"
     static let segmentDurationSeconds = 6
 
@@ -79,68 +84,99 @@ public struct MediaLivePipeline: MediaPipeline {
         // Named as the old deployment named them (operators find streams by name in the AWS console).
         let resourceName = name.isEmpty || !settings.namesFromStream ? "livestreamd-\(streamId)" : name
         let resourceDescription = description.isEmpty || !settings.namesFromStream ? "livestreamd stream \(streamId)" : description
+        let startedAt = now()
+        let storeBy = startedAt + settings.createTimeoutSeconds
+        // Write-ahead: everything this create may build, found by id or tag, noted before the first call.
+        // Kept until the record is stored (`created`); torn down by the maintenance work if it never is.
+        var aheadSteps: [Teardown.Step] = [
+            .originEndpoint(id: streamId), .packageChannel(id: streamId), .taggedChannels(stream: streamId), .taggedInputs(stream: streamId),
+        ]
+        var note = PendingCleanup(
+            owner: MediaLivePipeline.owner, streamId: streamId,
+            work: Teardown(steps: aheadSteps, unlessStoredAfter: storeBy + settings.createTimeoutSeconds).jsonValue, createdAt: startedAt)
+        do {
+            try journal.save(note)
+        } catch {
+            work.wakeup.request()  // the note may have been stored, its answer lost: the maintenance work judges it in time
+            throw error
+        }
+        work.runningCreates.withLock { $0[streamId] = note.id }
+
         var built = Teardown(steps: [])
         var operation = "CreateChannel"
-        let tags = ["livestreamd:stream": streamId]
+        let tags: JSONValue = [MediaLivePipeline.streamTag: .string(streamId)]
         var secrets: [String] = []
         do {
-            let channel = try services.rest(services.mediapackage, "POST", "/channels", body: [
-                "id": .string(streamId), "description": .string(resourceDescription), "tags": .object(tags.mapValues(JSONValue.string)),
-            ])
+            // Each step joins `built` before its call: a call whose answer is lost may still have made the resource.
             built.steps.insert(.packageChannel(id: streamId), at: 0)
-            let ingest = try IngestEndpoint.all(in: channel)
+            let channel = try createOrAdopt(services.mediapackage, "/channels", id: streamId, body: [
+                "id": .string(streamId), "description": .string(resourceDescription), "tags": tags,
+            ]) { $0["tags"]?.objectValue?[MediaLivePipeline.streamTag]?.stringValue == streamId }
+            let ingest = try IngestEndpoint.all(in: .object(channel))
+            let parameters = ingest.map { MediaLivePipeline.parameterPrefix + $0.username }
+            secrets += ingest.map(\.password)
 
             operation = "PutParameter"
-            var parameters: [String] = []
-            for endpoint in ingest {
-                let name = MediaLivePipeline.parameterPrefix + endpoint.username
-                secrets.append(endpoint.password)
+            aheadSteps.append(.parameters(names: parameters))
+            note.work = Teardown(steps: aheadSteps, unlessStoredAfter: storeBy + settings.createTimeoutSeconds).jsonValue
+            try journal.save(note)
+            built.steps.insert(.parameters(names: parameters), at: 0)
+            for (endpoint, name) in zip(ingest, parameters) {
+                try checkTime(storeBy)
+                // Overwrite: a retry whose first attempt landed repeats it. The name holds the ingest
+                // username MediaPackage gave this stream's own channel, so nothing else owns it.
                 _ = try services.ssm("PutParameter", [
-                    "Name": .string(name), "Value": .string(endpoint.password), "Type": "SecureString",
+                    "Name": .string(name), "Value": .string(endpoint.password), "Type": "SecureString", "Overwrite": true,
                     "Description": .string("MediaPackage ingest password of livestreamd stream \(streamId)"),
                 ])
-                parameters.append(name)
-                built.steps.removeAll { if case .parameters = $0 { true } else { false } }
-                built.steps.insert(.parameters(names: parameters), at: 0)
             }
 
             operation = "CreateOriginEndpoint"
+            try checkTime(storeBy)
             // The endpoint id is the stream id: the old deployment's handlers, possibly running beside us, address it so.
             let endpointId = streamId
             var endpointBody = endpointSettings(streamId: streamId, startover: StreamRecord.defaultStartoverWindowSeconds, keyRotation: StreamRecord.defaultKeyRotationInterval)
             endpointBody["id"] = .string(endpointId)
             endpointBody["description"] = .string(resourceDescription)
             endpointBody["channelId"] = .string(streamId)
-            endpointBody["tags"] = .object(tags.mapValues(JSONValue.string))
-            let endpoint = try services.rest(services.mediapackage, "POST", "/origin_endpoints", body: .object(endpointBody))
+            endpointBody["tags"] = tags
             built.steps.insert(.originEndpoint(id: endpointId), at: 0)
-            guard let viewerEndpoint = endpoint.objectValue?["url"]?.stringValue, !viewerEndpoint.isEmpty else {
+            let endpoint = try createOrAdopt(services.mediapackage, "/origin_endpoints", id: endpointId, body: .object(endpointBody)) {
+                $0["channelId"]?.stringValue == streamId && $0["tags"]?.objectValue?[MediaLivePipeline.streamTag]?.stringValue == streamId
+            }
+            guard let viewerEndpoint = endpoint["url"]?.stringValue, !viewerEndpoint.isEmpty else {
                 throw ServiceError(.upstreamFailed, code: "InvalidResponse", "mediapackage CreateOriginEndpoint: the answer has no url")
             }
 
             operation = "CreateInput"
+            try checkTime(storeBy)
             let keys = [Identifier.secret(bytes: 16), Identifier.secret(bytes: 16)]
             secrets += keys
+            // Until the answer names it, the input is found by its tag; a retry repeats `requestId`, so MediaLive
+            // answers with the input the lost attempt made instead of making another.
+            built.steps.append(.taggedInputs(stream: streamId))
             let input = try services.rest(services.medialive, "POST", "/prod/inputs", body: [
                 "name": .string(resourceName), "type": "RTMP_PUSH",
                 "destinations": .array(keys.map { ["streamName": .string("\(settings.ingestApp)/\($0)")] }),
-                "inputSecurityGroups": [.string(settings.inputSecurityGroup)], "requestId": .string(Identifier.make()),
-                "tags": .object(tags.mapValues(JSONValue.string)),
+                "inputSecurityGroups": [.string(settings.inputSecurityGroup)], "requestId": .string(Identifier.make()), "tags": tags,
             ]).objectValue?["input"]?.objectValue ?? [:]
             guard let inputId = input["id"]?.stringValue else {
                 throw ServiceError(.upstreamFailed, code: "InvalidResponse", "medialive CreateInput: the answer has no input id")
             }
-            built.steps.insert(.input(id: inputId, channel: nil), at: 0)
+            built.steps[built.steps.count - 1] = .input(id: inputId, channel: nil)
             let urls = input["destinations"]?.arrayValue?.compactMap { $0.objectValue?["url"]?.stringValue } ?? []
             guard urls.count == 2 else {
                 throw ServiceError(.upstreamFailed, code: "InvalidResponse", "medialive CreateInput: expected two destination URLs, got \(urls.count)")
             }
 
             operation = "CreateChannel"
+            try checkTime(storeBy)
             let placeholder = try archive.sessionRoot(streamId: streamId, startedAt: now(), requestedPath: nil)
             let body = template.createChannelBody(
                 name: resourceName, roleArn: settings.roleArn, inputId: inputId, requestId: Identifier.make(),
-                segmentLength: segmentLength, destinations: destinations(ingest: ingest, parameters: parameters, archiveRoot: placeholder), tags: tags)
+                segmentLength: segmentLength, destinations: destinations(ingest: ingest, parameters: parameters, archiveRoot: placeholder),
+                tags: [MediaLivePipeline.streamTag: streamId])
+            built.steps.insert(.taggedChannels(stream: streamId), at: built.steps.count - 1)
             let created = try services.rest(services.medialive, "POST", "/prod/channels", body: body).objectValue?["channel"]?.objectValue ?? [:]
             guard let channelId = created["id"]?.stringValue else {
                 throw ServiceError(.upstreamFailed, code: "InvalidResponse", "medialive CreateChannel: the answer has no channel id")
@@ -148,10 +184,43 @@ public struct MediaLivePipeline: MediaPipeline {
             return MediaResources(
                 rtmp1: urls[0], rtmp2: urls[1], viewerEndpoint: viewerEndpoint, liveChannelId: channelId, liveInputId: inputId,
                 packageChannelId: streamId, packageEndpointId: endpointId, ssmPaths: parameters,
-                state: created["state"]?.stringValue ?? "CREATING")
+                state: created["state"]?.stringValue ?? "CREATING", storeBy: storeBy)
         } catch {
-            undo(built, streamId: streamId)
+            undo(built, note: note)
             throw MediaServices.failure(error, doing: operation, hiding: secrets)
+        }
+    }
+
+    public func created(_ record: StreamRecord) {
+        guard let noteId = work.runningCreates.withLock({ $0.removeValue(forKey: record.id) }) else { return }
+        do {
+            try journal.finish(id: noteId)
+        } catch {
+            // The maintenance work finds the record stored and drops the note then.
+            logger.warning("could not drop the note of a finished create", metadata: ["stream": "\(record.id)", "error": "\(error)"])
+            work.wakeup.request()
+        }
+    }
+
+    /// A create that has taken longer than its time may no longer be stored (the maintenance work
+    /// will take it for abandoned): stop building.
+    private func checkTime(_ storeBy: Int64) throws {
+        guard now() <= storeBy else {
+            throw ServiceError(.upstreamTimeout, code: "CreateTimeout", "building the pipeline took longer than \(settings.createTimeoutSeconds) s")
+        }
+    }
+
+    /// A MediaPackage create with our own id. A retry whose first attempt landed (its answer lost)
+    /// meets 422 "already exists": the resource is adopted when `isOurs` says it is this stream's.
+    private func createOrAdopt(
+        _ service: AWSService, _ collection: String, id: String, body: JSONValue, isOurs: ([String: JSONValue]) -> Bool
+    ) throws -> [String: JSONValue] {
+        do {
+            return try services.rest(service, "POST", collection, body: body).objectValue ?? [:]
+        } catch let error as AWSError where error.status == 422 {
+            guard let existing = try? services.rest(service, "GET", "\(collection)/\(id)").objectValue, isOurs(existing) else { throw error }
+            logger.notice("adopted what an earlier attempt created", metadata: ["resource": "\(collection)/\(id)"])
+            return existing
         }
     }
 
@@ -275,29 +344,40 @@ public struct MediaLivePipeline: MediaPipeline {
         guard !teardown.isDone else { return }
         var cleanup = PendingCleanup(owner: MediaLivePipeline.owner, streamId: record.id, work: teardown.jsonValue, createdAt: now())
         try journal.save(cleanup)
+        // A create whose record could not be stored is undone here: its note is covered by this teardown.
+        created(record)
         let outcome = runner.pass(teardown)
         do {
             if try !journal.record(outcome, of: teardown, into: &cleanup, stored: true) { work.wakeup.request() }
         } catch {
             // The journal still holds the whole teardown; repeating done steps is harmless.
             logger.warning("could not update a pending cleanup", metadata: ["stream": "\(record.id)", "error": "\(error)"])
+            work.wakeup.request()
         }
         if let failure = outcome.failure {
             logger.warning("stream deleted; its teardown continues in the background", metadata: ["stream": "\(record.id)", "error": "\(failure)"])
         }
     }
 
-    /// Removes what a failed create built; journals what it cannot remove now.
-    func undo(_ built: Teardown, streamId: String) {
-        guard !built.isDone else { return }
+    /// Removes what a failed create built and replaces its write-ahead `note` with what is left
+    /// (finished now by the maintenance work). Should that write fail, the note stays and the
+    /// maintenance work tears everything down once its time is up.
+    func undo(_ built: Teardown, note: PendingCleanup) {
+        work.runningCreates.withLock { _ = $0.removeValue(forKey: note.streamId) }
+        defer { work.wakeup.request() }  // whatever is left, in the note or its replacement, is the maintenance work's
         let outcome = runner.pass(built)
-        var cleanup = PendingCleanup(owner: MediaLivePipeline.owner, streamId: streamId, work: built.jsonValue, createdAt: now())
         do {
-            guard try !journal.record(outcome, of: built, into: &cleanup, stored: false) else { return }
-            work.wakeup.request()
-            logger.warning("undo of a failed create continues in the background", metadata: ["stream": "\(streamId)", "pending": "\(outcome.remaining.steps.count)"])
+            if outcome.remaining.isDone { return try journal.finish(id: note.id) }
+            var cleanup = note
+            cleanup.work = outcome.remaining.jsonValue
+            if let failure = outcome.failure {
+                cleanup.attempts += 1
+                cleanup.lastError = "\(failure)"
+            }
+            try journal.save(cleanup)
+            logger.warning("undo of a failed create continues in the background", metadata: ["stream": "\(note.streamId)", "pending": "\(outcome.remaining.steps.count)"])
         } catch {
-            logger.error("undo failed and could not be journaled; resources are left", metadata: ["stream": "\(streamId)", "work": "\(outcome.remaining.jsonValue)", "error": "\(error)"])
+            logger.warning("undo of a failed create is left to the maintenance work", metadata: ["stream": "\(note.streamId)", "error": "\(error)"])
         }
     }
 }

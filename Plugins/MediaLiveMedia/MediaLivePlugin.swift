@@ -18,6 +18,9 @@ public enum MediaLivePlugin {
         ConfigOption(
             "media.medialive.hls_package", .string, default: nil,
             help: "JSON file of origin endpoint hlsPackage fields (MediaPackage's REST names) over the defaults, which are the old deployment's: EVENT playlists, 60-s window, SCTE35_ENHANCED ad markers, I-frame-only stream"),
+        ConfigOption(
+            "media.medialive.create_timeout_seconds", .integer(2...3600), default: "120",
+            help: "time a stream create may take, record write included; what a create older than twice this left behind (it failed, or its process died) is removed"),
     ] + AWSSettings.options
 
     public static func register(in registry: inout PluginRegistry) {
@@ -54,7 +57,8 @@ public enum MediaLivePlugin {
                 roleArn: try config.requiredString("media.medialive.role_arn"),
                 inputSecurityGroup: try config.requiredString("media.medialive.input_security_group"),
                 ingestApp: try config.requiredString("media.medialive.ingest_app"), spekeURL: speke.0, spekeRoleArn: speke.1,
-                namesFromStream: config.string("media.medialive.resource_names") != "id", hlsPackage: hlsPackage)
+                namesFromStream: config.string("media.medialive.resource_names") != "id", hlsPackage: hlsPackage,
+                createTimeoutSeconds: Int64(config.int("media.medialive.create_timeout_seconds")))
             let aws = try AWSSettings(configuration: config, logger: context.logger)
             let services = MediaServices(
                 medialive: aws.service("medialive", logger: context.logger), mediapackage: aws.service("mediapackage", logger: context.logger),

@@ -10,16 +10,27 @@ import FoundationNetworking
 /// Chosen over AsyncHTTPClient: no package to build (AsyncHTTPClient adds 3-4 minutes
 /// to every CI build), TLS from the system, and the calls happen on the FastCGI worker
 /// threads, which block anyway; an async client would need the same bridge.
+///
+/// Writes (any method but GET and HEAD) go on their own connections, one per request
+/// (`Connection: close`): libcurl re-sends a request whose kept-alive connection died
+/// before the answer on a new connection *without its body*, so a write whose answer was
+/// lost would hang until the attempt timeout instead of failing at once and being retried
+/// by the caller (who knows whether the write is safe to repeat).
 public final class URLSessionTransport: HTTPTransport {
-    private let session: URLSession
+    private let reads: URLSession
+    private let writes: URLSession
 
     public init(maximumConnectionsPerHost: Int = 32) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
+        func session() -> URLSession {
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
+            configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+            configuration.urlCache = nil
+            configuration.httpCookieStorage = nil
+            return URLSession(configuration: configuration)
+        }
+        reads = session()
+        writes = session()
     }
 
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -29,6 +40,9 @@ public final class URLSessionTransport: HTTPTransport {
         urlRequest.timeoutInterval = request.timeout.inSeconds
         for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
         if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) { urlRequest.httpBody = Data(request.body) }
+        let isRead = request.method == "GET" || request.method == "HEAD"
+        if !isRead { urlRequest.setValue("close", forHTTPHeaderField: "Connection") }
+        let session = isRead ? reads : writes
 
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)

@@ -11,12 +11,17 @@ MediaPackage
     two endpoints, each with an id, a WebDAV ingest URL, a username and a password.
   * Origin endpoint `Url` has the real shape `https://<host>/out/v1/<hash>/<manifest>.m3u8`.
   * UpdateOriginEndpoint keeps the fields a request leaves out (moto nulled them).
+  * CreateChannel and CreateOriginEndpoint with an id that exists answer 422
+    UnprocessableEntityException, as MediaPackage does (moto replaced the resource).
 MediaLive
   * CreateInput (RTMP_PUSH) returns each destination's `Url` (`rtmp://<ip>:1935/<StreamName>`),
     `Ip` and `Port`, and keeps the input security groups (moto dropped them).
   * UpdateChannel changes only the fields a request carries (moto wiped EncoderSettings
     and InputAttachments when only Destinations were sent).
   * Unknown channel or input ids answer 404 NotFoundException (moto: 500 HTML).
+  * CreateInput and CreateChannel honour `requestId`: a repeated one answers with the
+    resource the first request made, as its current description, instead of making another
+    (MediaLive's idempotency token; moto ignored it).
   * ListChannels and ListInputs move transitional states on as the Describe calls do
     (moto moves a state on when a resource is described, standing in for time
     passing; listing did not, so a refresher that only lists saw STARTING forever).
@@ -79,6 +84,13 @@ class NotFound(JsonRESTError):
         super().__init__("NotFoundException", message)
 
 
+class Unprocessable(JsonRESTError):
+    code = 422
+
+    def __init__(self, message):
+        super().__init__("UnprocessableEntityException", message)
+
+
 class Conflict(JsonRESTError):
     code = 409
 
@@ -109,6 +121,8 @@ _mp_create_channel = mediapackage.MediaPackageBackend.create_channel
 
 
 def _mp_create_channel_with_ingest(self, description, channel_id, tags):
+    if channel_id in self._channels:
+        raise Unprocessable(f"Channel already exists with id {channel_id}")
     channel = _mp_create_channel(self, description=description, channel_id=channel_id, tags=tags)
     channel.hls_ingest = {"ingestEndpoints": _ingest_endpoints(channel_id, self.region_name)}
     return channel
@@ -127,6 +141,8 @@ _mp_create_endpoint = mediapackage.MediaPackageBackend.create_origin_endpoint
 
 
 def _mp_create_endpoint_with_url(self, **kwargs):
+    if kwargs.get("endpoint_id") in self._origin_endpoints:
+        raise Unprocessable(f"Origin endpoint already exists with id {kwargs['endpoint_id']}")
     endpoint = _mp_create_endpoint(self, **kwargs)
     host = f"{_digest('host', endpoint.channel_id or '')}.mediapackage.{self.region_name}.amazonaws.com"
     endpoint.url = f"https://{host}/out/v1/{_digest('endpoint', endpoint.id, length=32)}/{endpoint.manifest_name or 'index'}.m3u8"
@@ -367,6 +383,8 @@ class Emulator:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.shapes = {service: ServiceShapes(service) for service in self.CHECKED}
         self.distributions = Distributions()
+        self.request_lock = threading.Lock()
+        self.request_ids = {}  # (create path, requestId) -> (first answer's status, resource id)
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
@@ -395,7 +413,46 @@ class Emulator:
             if problems:
                 return self.reply(start_response, "400 Bad Request", {"message": "; ".join(problems[:20])},
                                   [("x-amzn-ErrorType", "BadRequestException")])
+        if service == "medialive" and environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO") in self.IDEMPOTENT_CREATES:
+            return self.idempotent_create(environ, start_response, body)
         return self.moto(environ, start_response)
+
+    # MediaLive's create path -> the answer's member holding the resource.
+    IDEMPOTENT_CREATES = {"/prod/inputs": "input", "/prod/channels": "channel"}
+
+    def idempotent_create(self, environ, start_response, body):
+        """CreateInput / CreateChannel: a repeated requestId answers with the first request's resource."""
+        path = environ["PATH_INFO"]
+        member = self.IDEMPOTENT_CREATES[path]
+        request_id = (json.loads(body or b"{}") or {}).get("requestId")
+        with self.request_lock:
+            known = self.request_ids.get((path, request_id)) if request_id else None
+            if known is None:
+                status, headers, data = self.call_moto(environ)
+                if request_id and status.startswith("2"):
+                    self.request_ids[(path, request_id)] = (status, json.loads(data)[member]["id"])
+                start_response(status, headers)
+                return [data]
+        status, resource_id = known
+        described_path = f"{path}/{resource_id}"
+        environ = dict(environ, REQUEST_METHOD="GET", PATH_INFO=described_path, RAW_URI=described_path, REQUEST_URI=described_path,
+                       CONTENT_LENGTH="0", QUERY_STRING="")
+        environ["wsgi.input"] = io.BytesIO(b"")
+        described, headers, data = self.call_moto(environ)
+        if not described.startswith("2"):
+            start_response(described, headers)
+            return [data]
+        return self.reply(start_response, status, {member: json.loads(data)})
+
+    def call_moto(self, environ):
+        captured = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        data = b"".join(self.moto(environ, start_response))
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"] + [("Content-Length", str(len(data)))]
+        return captured["status"], headers, data
 
     @staticmethod
     def signing_service(environ):

@@ -4,13 +4,21 @@ Run: `python3 Tests/AWSEmulator/fault_proxy.py --port P --upstream http://127.0.
 Every request is forwarded as is (livestreamd signs for the proxy's host; the
 emulator does not check signatures here) and counted. Control routes, on the proxy:
 
-  POST /_proxy/fault  {"at": N, "mode": "500"|"throttle"|"reset", "count": K, "skip": [...]}
-       resets the call counter; calls N .. N+K-1 from now on fail (K defaults to 1,
-       0 = every call from N on). Calls described by an entry of `skip` (e.g.
-       "GET /prod/channels", a background refresher's listing) are neither counted
-       nor failed. "500" answers HTTP 500 InternalFailure, "throttle"
-       429 TooManyRequestsException, "reset" closes the connection with a TCP reset
-       before anything reaches the emulator.
+A call is described as "<service> <METHOD> <path>" (REST protocols: "medialive POST
+/prod/inputs") or "<service> <Operation>" (JSON protocols: "dynamodb PutItem"); a `skip`
+entry matches a description with or without its service.
+
+  POST /_proxy/fault  {"at": N, "mode": "500"|"throttle"|"reset"|"lost", "count": K, "skip": [...]}
+       resets the call counter; calls N .. N+K-1 from now on fail (K defaults to 1;
+       K > 1 is a sustained outage of K consecutive calls, 0 = every call from N on).
+       Calls described by an entry of `skip` (e.g. "GET /prod/channels", a background
+       refresher's listing) are neither counted nor failed. "500" answers HTTP 500
+       InternalFailure, "throttle" 429 TooManyRequestsException, "reset" closes the
+       connection with a TCP reset before anything reaches the emulator, and "lost"
+       forwards the request, lets the emulator act on it, then resets the connection
+       instead of answering (AWS acted, the answer was lost). "hold" keeps the request
+       until the next /_proxy/clear, then forwards it (a call on its way while its
+       caller dies).
   POST /_proxy/clear  no more failures (the counter keeps running)
   GET  /_proxy/calls  {"count": n, "calls": ["<service> <METHOD> <path>", ...], "failed": [...]}
 """
@@ -34,6 +42,7 @@ class FaultPlan:
         self.mode = None
         self.count = 1
         self.skip = set()
+        self.released = threading.Event()
 
     def set(self, at, mode, count, skip):
         with self.lock:
@@ -43,11 +52,13 @@ class FaultPlan:
     def clear(self):
         with self.lock:
             self.at = self.mode = None
+            self.released.set()
+            self.released = threading.Event()
 
     def next_call(self, description):
         """Counts the call; returns the failure mode for it, or None."""
         with self.lock:
-            if description.split(" ", 1)[1] in self.skip:
+            if description in self.skip or description.split(" ", 1)[1] in self.skip:
                 return None
             self.calls.append(description)
             n = len(self.calls)
@@ -80,12 +91,17 @@ def make_handler(plan, upstream):
             body = self.rfile.read(length) if length else b""
             if self.path.startswith("/_proxy/"):
                 return self.control(body)
-            mode = plan.next_call(f"{service_of(self.headers)} {self.command} {self.path.split('?')[0]}")
+            operation = self.headers.get("X-Amz-Target")
+            if operation:
+                mode = plan.next_call(f"{service_of(self.headers)} {operation.rsplit('.', 1)[-1]}")
+            else:
+                mode = plan.next_call(f"{service_of(self.headers)} {self.command} {self.path.split('?')[0]}")
             if mode == "reset":
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.connection.close()
-                self.close_connection = True
-                return
+                return self.reset()
+            if mode == "hold":
+                with plan.lock:
+                    released = plan.released
+                released.wait(timeout=300)
             if mode == "500":
                 return self.answer(500, {"__type": "InternalFailure", "message": "injected failure"}, {"x-amzn-ErrorType": "InternalFailure"})
             if mode == "throttle":
@@ -97,6 +113,8 @@ def make_handler(plan, upstream):
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
                 data = response.read()
+                if mode == "lost":
+                    return self.reset()
                 self.send_response(response.status)
                 for k, v in response.getheaders():
                     if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"):
@@ -106,6 +124,11 @@ def make_handler(plan, upstream):
                 self.wfile.write(data)
             finally:
                 connection.close()
+
+        def reset(self):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
 
         def control(self, body):
             if self.path == "/_proxy/fault" and self.command == "POST":

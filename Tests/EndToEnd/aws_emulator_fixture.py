@@ -105,12 +105,16 @@ class Emulator:
     def resources(self):
         """What exists: MediaLive channels and inputs not DELETED, MediaPackage channels and endpoints, SSM parameters."""
         ml, mp, ssm = self.client("medialive"), self.client("mediapackage"), self.client("ssm")
+
+        def every(client, operation, member):
+            return [item for page in client.get_paginator(operation).paginate() for item in page[member]]
+
         return {
-            "channels": {c["Id"] for c in ml.list_channels()["Channels"] if c["State"] != "DELETED"},
-            "inputs": {i["Id"] for i in ml.list_inputs()["Inputs"] if i["State"] != "DELETED"},
-            "package_channels": {c["Id"] for c in mp.list_channels()["Channels"]},
-            "endpoints": {e["Id"] for e in mp.list_origin_endpoints()["OriginEndpoints"]},
-            "parameters": {p["Name"] for p in ssm.describe_parameters()["Parameters"]},
+            "channels": {c["Id"] for c in every(ml, "list_channels", "Channels") if c["State"] != "DELETED"},
+            "inputs": {i["Id"] for i in every(ml, "list_inputs", "Inputs") if i["State"] != "DELETED"},
+            "package_channels": {c["Id"] for c in every(mp, "list_channels", "Channels")},
+            "endpoints": {e["Id"] for e in every(mp, "list_origin_endpoints", "OriginEndpoints")},
+            "parameters": {p["Name"] for p in every(ssm, "describe_parameters", "Parameters")},
         }
 
     def stop(self):

@@ -1,10 +1,12 @@
-"""Fault injection: the N-th AWS call fails, for every N along create, start, stop and delete.
+"""Fault injection: the N-th AWS call fails, for every N along create, start, stop, live and delete.
 
-livestreamd reaches the emulator through `fault_proxy.py`, with one attempt per call
-(`aws.max_attempts = 1`) so an injected failure is not retried away. After every
-operation the test waits for pending cleanups to finish, then checks that AWS holds
-exactly the resources the stored records name (nothing orphaned, nothing missing)
-and that every record agrees with its channel.
+livestreamd reaches the emulator through `fault_proxy.py`. The `faulty` stack makes one
+attempt per call (`aws.max_attempts = 1`) so an injected failure is not retried away; the
+`lossy` stack keeps every backend on AWS (DynamoDB storage, MediaLive, S3, CloudFront) with
+the default three attempts, so a lost answer meets a retry that must recognise what its
+first attempt did. After every operation the test waits for pending cleanups to finish,
+then checks that AWS holds exactly the resources the stored records name (nothing
+orphaned, nothing missing) and that every record agrees with its channel.
 """
 import time
 
@@ -13,8 +15,12 @@ import requests
 
 from aws_emulator_fixture import Emulator, FaultProxy
 from conftest import start_stack
+from moto_fixture import TABLE
+from support.waiting import eventually
 
 MODES = ["500", "throttle", "reset"]
+# The lossy stack's create time limit: what a create left is removed twice this after it began.
+CREATE_TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
@@ -36,17 +42,49 @@ def faulty(tmp_path_factory):
     assert code == 0
 
 
+@pytest.fixture(scope="module")
+def lossy(tmp_path_factory):
+    emulator = Emulator()
+    proxy = FaultProxy(emulator.endpoint)
+    emulator.client("dynamodb").create_table(
+        TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    distribution = emulator.create_distribution()
+    env = {k.lower(): v for k, v in {**emulator.env(endpoint=proxy.endpoint), **emulator.cdn_env(distribution)}.items()}
+    env.update(livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE,
+               livestream_media_medialive_refresh_seconds="3600", livestream_media_medialive_create_timeout_seconds=str(CREATE_TIMEOUT))
+    stack = start_stack(tmp_path_factory, **env)
+    stack.emulator, stack.proxy, stack.distribution = emulator, proxy, distribution
+    stack.cleanup_table = TABLE + "-livestreamd-cleanups"
+    stack.baseline_origins = emulator.stream_origins(distribution)[0]
+    yield stack
+    code, _ = stack.stop()
+    proxy.stop()
+    emulator.stop()
+    assert code == 0
+
+
+# Calls the lossy stack's background work makes at its own times: not counted, never failed.
+BACKGROUND = ("GET /prod/channels", "GET /prod/inputs", "dynamodb Scan")
+
+
+def pending_cleanups(stack):
+    if getattr(stack, "cleanup_table", None):
+        dynamodb = stack.emulator.client("dynamodb")
+        if stack.cleanup_table not in dynamodb.list_tables()["TableNames"]:
+            return []
+        return dynamodb.scan(TableName=stack.cleanup_table, ConsistentRead=True)["Items"]
+    return [p.read_text() for p in (stack.storage_dir / ".cleanups").glob("*.json")]
+
+
 def settle(stack, timeout=30):
     """Waits until the cleanup journal is empty."""
-    folder = stack.storage_dir / ".cleanups"
-    deadline = time.time() + timeout
-    while list(folder.glob("*.json")):
-        assert time.time() < deadline, "pending cleanups did not finish: " + str([p.read_text() for p in folder.glob("*.json")])
-        time.sleep(0.2)
+    eventually(lambda: not pending_cleanups(stack), timeout=timeout, interval=0.2,
+               what="pending cleanups to finish: " + str(pending_cleanups(stack)))
 
 
-def assert_consistent(stack):
-    settle(stack)
+def assert_consistent(stack, timeout=30):
+    settle(stack, timeout)
     records = requests.get(stack.url("/streams")).json()
     left = stack.emulator.resources()
     named = {
@@ -63,22 +101,26 @@ def assert_consistent(stack):
         assert record["started"] == (state in ("STARTING", "RUNNING")), (record["id"], record["started"], state)
         endpoint = mp.describe_origin_endpoint(Id=record["package_endpoint_id"])
         assert endpoint["StartoverWindowSeconds"] == record["startover_window_seconds"]
+    if getattr(stack, "distribution", None):
+        origins = stack.emulator.stream_origins(stack.distribution)[0] - stack.baseline_origins
+        assert origins == {r["id"] for r in records if r["cloudfront_associated"]}, "CDN origins and stored records disagree"
 
 
-def calls_of(stack, operation):
-    """How many AWS calls an operation makes when nothing fails (its background follow-up included)."""
-    stack.proxy.fail(at=10**9, mode="500")
+def calls_of(stack, operation, skip=("GET /prod/channels",), follow_up=True):
+    """How many AWS calls an operation makes when nothing fails (with `follow_up`, its background follow-up included)."""
+    stack.proxy.fail(at=10**9, mode="500", skip=skip)
     result = operation()
+    count = stack.proxy.calls()["count"]
     settle(stack)
-    return stack.proxy.calls()["count"], result
+    return stack.proxy.calls()["count"] if follow_up else count, result
 
 
 def create(stack):
     return requests.post(stack.url("/streams"), json={"name": "faulty", "segment_length": 6})
 
 
-def run_with_fault(stack, at, mode, operation, count=1):
-    stack.proxy.fail(at=at, mode=mode, count=count)
+def run_with_fault(stack, at, mode, operation, count=1, skip=("GET /prod/channels",)):
+    stack.proxy.fail(at=at, mode=mode, count=count, skip=skip)
     response = operation()
     failed = stack.proxy.calls()["failed"]
     stack.proxy.clear()
@@ -181,7 +223,7 @@ def test_a_pending_delete_resumes_after_a_restart(faulty):
     faulty.proxy.fail(at=1, mode="500", count=0, skip=["GET /prod/channels", "DELETE /prod/channels/" + stream["live_channel_id"],
                                                        "GET /prod/channels/" + stream["live_channel_id"],
                                                        "DELETE /origin_endpoints/" + stream["package_endpoint_id"],
-                                                       "DELETE /channels/" + sid, "POST /"])
+                                                       "DELETE /channels/" + sid, "ssm DeleteParameters"])
     assert requests.delete(faulty.url(f"/streams/{sid}")).status_code == 200
     deadline = time.time() + 10
     while ml.describe_channel(ChannelId=stream["live_channel_id"])["State"] != "DELETED":
@@ -198,3 +240,146 @@ def test_a_pending_delete_resumes_after_a_restart(faulty):
     settle(faulty)
     assert ml.describe_input(InputId=stream["live_input_id"])["State"] == "DELETED"
     assert_consistent(faulty)
+
+
+# ---------------------------------------------------------------- lost answers and sustained outages (lossy stack)
+
+def lifecycle_operations(stack):
+    """(name, run, undo) for each operation of a stream's life, on one stream; `undo` puts it back."""
+    sid = create(stack).json()["id"]
+    window = iter(range(1000, 100000))
+
+    def start():
+        return requests.post(stack.url(f"/streams/{sid}/start"), json={"startover_window_seconds": next(window)})
+
+    def stop():
+        return requests.post(stack.url(f"/streams/{sid}/stop"))
+
+    def live():
+        return requests.post(stack.url(f"/streams/{sid}/live"))
+
+    def unlive():
+        return requests.delete(stack.url(f"/streams/{sid}/live"))
+
+    def ensure(started=None, associated=None):
+        record = requests.get(stack.url(f"/streams/{sid}")).json()
+        if started is not None and record["started"] != started:
+            assert (start() if started else stop()).status_code == 200
+        if associated is not None and record["cloudfront_associated"] != associated:
+            assert (live() if associated else unlive()).status_code == 200
+
+    return sid, [
+        ("start", start, lambda: ensure(started=False)),
+        ("live", live, lambda: ensure(associated=False)),
+        ("stop", stop, lambda: ensure(started=True)),
+    ], ensure
+
+
+def running_associated_stream(stack):
+    sid = create(stack).json()["id"]
+    assert requests.post(stack.url(f"/streams/{sid}/start")).status_code == 200
+    assert requests.post(stack.url(f"/streams/{sid}/live")).status_code == 200
+    return sid
+
+
+def test_a_lost_answer_at_any_call_is_not_a_failure(lossy):
+    """AWS acted, the answer was lost: the retry recognises or adopts what the first attempt did."""
+    total, first = calls_of(lossy, lambda: create(lossy), skip=BACKGROUND)
+    assert first.status_code == 200, first.text
+    for at in range(1, total + 1):
+        response, failed = run_with_fault(lossy, at, "lost", lambda: create(lossy), skip=BACKGROUND)
+        assert failed and response.status_code == 200, (failed, response.text)
+        assert_consistent(lossy)
+
+    sid, operations, ensure = lifecycle_operations(lossy)
+    ensure(started=False)
+    for name, operation, undo in operations:
+        total, done = calls_of(lossy, operation, skip=BACKGROUND, follow_up=False)
+        assert done.status_code == 200, (name, done.text)
+        for at in range(1, total + 1):
+            undo()
+            response, failed = run_with_fault(lossy, at, "lost", operation, skip=BACKGROUND)
+            # A background state write (after start and stop) may take a counted place: the last call then goes unfaulted.
+            assert (failed or at == total) and response.status_code == 200, (name, failed, response.text)
+            assert_consistent(lossy)
+
+    sid = running_associated_stream(lossy)
+    total, deleted = calls_of(lossy, lambda: requests.delete(lossy.url(f"/streams/{sid}")), skip=BACKGROUND)
+    assert deleted.status_code == 200
+    for at in range(1, total + 1):
+        sid = running_associated_stream(lossy)
+        lossy.proxy.fail(at=at, mode="lost", skip=BACKGROUND)
+        response = requests.delete(lossy.url(f"/streams/{sid}"))
+        # Late calls belong to the background part of the teardown: wait for the fault to fire there.
+        eventually(lambda: lossy.proxy.calls()["failed"], what="the fault to fire")
+        lossy.proxy.clear()
+        assert response.status_code == 200, response.text
+        assert requests.get(lossy.url(f"/streams/{sid}")).status_code == 404
+        assert_consistent(lossy)
+
+
+@pytest.mark.parametrize("mode", ["lost", "reset"])
+def test_a_sustained_outage_at_any_call_leaves_nothing_behind(lossy, mode):
+    """Four consecutive calls fail (more than a call's three attempts): the operation fails or
+    completes, and AWS ends up holding exactly what the records name."""
+    total, _ = calls_of(lossy, lambda: create(lossy), skip=BACKGROUND)
+    for at in range(1, total + 1):
+        response, failed = run_with_fault(lossy, at, mode, lambda: create(lossy), count=4, skip=BACKGROUND)
+        assert failed and response.status_code in (200, 502, 503, 504), response.text
+        assert_consistent(lossy, timeout=4 * CREATE_TIMEOUT + 30)
+
+    sid, operations, ensure = lifecycle_operations(lossy)
+    for name, operation, undo in operations:
+        undo()
+        total, _ = calls_of(lossy, operation, skip=BACKGROUND, follow_up=False)
+        for at in range(1, total + 1):
+            undo()
+            response, failed = run_with_fault(lossy, at, mode, operation, count=4, skip=BACKGROUND)
+            assert (failed or at == total) and response.status_code in (200, 502, 503, 504), (name, response.text)
+            assert_consistent(lossy)
+
+    sid = running_associated_stream(lossy)
+    total, _ = calls_of(lossy, lambda: requests.delete(lossy.url(f"/streams/{sid}")), skip=BACKGROUND)
+    for at in range(1, total + 1):
+        sid = running_associated_stream(lossy)
+        lossy.proxy.fail(at=at, mode=mode, count=4, skip=BACKGROUND)
+        response = requests.delete(lossy.url(f"/streams/{sid}"))
+        eventually(lambda: lossy.proxy.calls()["failed"], what="the fault to fire")
+        lossy.proxy.clear()
+        assert response.status_code in (200, 502, 503, 504), response.text
+        if response.status_code != 200:
+            assert requests.delete(lossy.url(f"/streams/{sid}")).status_code == 200
+        assert_consistent(lossy)
+
+
+@pytest.mark.parametrize("call", ["mediapackage POST /channels", "ssm PutParameter", "medialive POST /prod/inputs",
+                                  "medialive POST /prod/channels", "the record's PutItem"])
+def test_a_create_cut_short_by_a_crash_is_removed_after_a_restart(lossy, call):
+    """livestreamd dies (SIGKILL) while a call of a create is on its way (it reaches AWS after the
+    death): what the create built is named by its write-ahead note and removed once the create's
+    time is up, unless its record was stored: then the stream is kept, whole."""
+    total, _ = calls_of(lossy, lambda: create(lossy), skip=BACKGROUND)
+    calls = lossy.proxy.calls()["calls"]
+    puts = [n for n, c in enumerate(calls, 1) if c == "dynamodb PutItem"]
+    at = puts[-1] if call == "the record's PutItem" else calls.index(call) + 1
+    before = {r["id"] for r in requests.get(lossy.url("/streams")).json()}
+    lossy.proxy.fail(at=at, mode="hold", skip=BACKGROUND)
+    try:
+        requests.post(lossy.url("/streams"), json={"name": "crash"}, timeout=1.5)
+    except requests.RequestException:
+        pass
+    eventually(lambda: lossy.proxy.calls()["failed"], what="the create to reach the held call")
+    lossy.service.kill()
+    lossy.service.wait()
+    lossy.proxy.clear()
+    assert pending_cleanups(lossy), "the create noted what it builds before building it"
+    lossy.start_service()
+    lossy.wait_ready()
+    # The note stays pending until the create's time is up twice over, then is judged.
+    assert_consistent(lossy, timeout=4 * CREATE_TIMEOUT + 30)
+    after = {r["id"]: r for r in requests.get(lossy.url("/streams")).json()}
+    if call == "the record's PutItem":
+        [new] = set(after) - before
+        assert after[new]["name"] == "crash" and set(after) - {new} == before
+    else:
+        assert set(after) == before

@@ -56,12 +56,23 @@ public struct StreamController: Sendable {
         record.state = resources.state
         record.mediaState = resources.mediaState
         record.publishing = resources.publishing
-        do {
-            return try store.create(record)
-        } catch {
-            undo("delete the pipeline of unsaved stream \(id)") { try backends.media.delete(record) }
-            throw error
+        if let storeBy = resources.storeBy, now() > storeBy {
+            undo("delete the pipeline of stream \(id), whose create took too long") { try backends.media.delete(record) }
+            throw ServiceError(.upstreamTimeout, code: "CreateTimeout", "building the pipeline of the new stream took too long; nothing was kept")
         }
+        let stored: StreamRecord
+        do {
+            stored = try store.create(record)
+        } catch {
+            // A write whose answer was lost may have landed: a stored record naming these resources is ours.
+            guard let found = try? store.get(id: id), found.namesSamePipeline(as: record) else {
+                undo("delete the pipeline of unsaved stream \(id)") { try backends.media.delete(record) }
+                throw error
+            }
+            stored = found
+        }
+        backends.media.created(stored)
+        return stored
     }
 
     /// `POST /streams/{id}`: changes user fields only.
@@ -85,7 +96,12 @@ public struct StreamController: Sendable {
         let keyRotation = input.keyRotationInterval ?? record.keyRotationInterval
         let packagingChanged = startover != record.startoverWindowSeconds || keyRotation != record.keyRotationInterval
         if packagingChanged {
-            try backends.media.updatePackaging(record, startoverWindowSeconds: startover, keyRotationInterval: keyRotation)
+            do {
+                try backends.media.updatePackaging(record, startoverWindowSeconds: startover, keyRotationInterval: keyRotation)
+            } catch {
+                restorePackaging(record)  // the change may have landed with its answer lost
+                throw error
+            }
         }
         let status: MediaStatus
         do {
@@ -119,6 +135,14 @@ public struct StreamController: Sendable {
             record.started = true
             undo("stop stream \(id) after its start could not be stored") { _ = try backends.media.stop(record) }
             if packagingChanged { restorePackaging(previous) }
+            // The write may have landed with its answer lost: then the record must say stopped too.
+            undo("mark stream \(id) stopped after its start could not be confirmed") {
+                _ = try mutate(id: id, touch: false) { current in
+                    guard current.started, current.currentSessionId == plan.sessionId else { return }
+                    current.started = false
+                    current.lastStopped = String(now())
+                }
+            }
             throw error
         }
     }
@@ -169,20 +193,33 @@ public struct StreamController: Sendable {
     }
 
     /// `POST /streams/{id}/live`: puts the stream on the live distribution.
+    ///
+    /// A failure (of the distribution's edit, whose answer may have been lost after it landed, or
+    /// of the record's write) is undone on the distribution, so it agrees with the record.
     public func associateLive(id: String) throws -> StreamRecord {
         let record = try get(id: id)
-        try backends.cdn.associate(record)
-        return try mutate(id: id, touch: false) { record in
-            record.cloudfrontAssociated = true
-            record.viewerEndpointCloudfront = backends.cdn.cdnViewerEndpoint(for: record.viewerEndpoint)
+        do {
+            try backends.cdn.associate(record)
+            return try mutate(id: id, touch: false) { record in
+                record.cloudfrontAssociated = true
+                record.viewerEndpointCloudfront = backends.cdn.cdnViewerEndpoint(for: record.viewerEndpoint)
+            }
+        } catch {
+            if !record.cloudfrontAssociated { undo("take stream \(id) off the live distribution again") { try backends.cdn.dissociate(record) } }
+            throw error
         }
     }
 
-    /// `DELETE /streams/{id}/live`: takes the stream off the live distribution.
+    /// `DELETE /streams/{id}/live`: takes the stream off the live distribution (a failure is undone as in `associateLive`).
     public func dissociateLive(id: String) throws -> StreamRecord {
         let record = try get(id: id)
-        try backends.cdn.dissociate(record)
-        return try mutate(id: id, touch: false) { $0.cloudfrontAssociated = false }
+        do {
+            try backends.cdn.dissociate(record)
+            return try mutate(id: id, touch: false) { $0.cloudfrontAssociated = false }
+        } catch {
+            if record.cloudfrontAssociated { undo("put stream \(id) back on the live distribution") { try backends.cdn.associate(record) } }
+            throw error
+        }
     }
 
     /// `DELETE /streams/{id}`: tears everything down and returns the record as it was.
@@ -198,6 +235,8 @@ public struct StreamController: Sendable {
             } catch let error as ServiceError where error.code == .versionConflict {
                 guard let latest = try store.get(id: id) else { return record }
                 current = latest
+            } catch let error as ServiceError where error.code == .streamNotFound {
+                return record  // gone: deleted by this call's own earlier attempt, whose answer was lost, or by another request
             }
         }
         throw ServiceError.versionConflict(id)

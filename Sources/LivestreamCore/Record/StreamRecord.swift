@@ -82,4 +82,12 @@ public struct StreamRecord: Sendable, Equatable {
         self.mediaState = [:]
         self.version = 0
     }
+
+    /// Whether `other` names the same pipeline, created at the same time: how a create recognises
+    /// its own record when the write's answer was lost (background writes may have changed the rest).
+    public func namesSamePipeline(as other: StreamRecord) -> Bool {
+        id == other.id && lastUpdate == other.lastUpdate && rtmp1 == other.rtmp1 && rtmp2 == other.rtmp2
+            && viewerEndpoint == other.viewerEndpoint && liveChannelId == other.liveChannelId && liveInputId == other.liveInputId
+            && packageChannelId == other.packageChannelId && packageEndpointId == other.packageEndpointId && ssmPaths == other.ssmPaths
+    }
 }

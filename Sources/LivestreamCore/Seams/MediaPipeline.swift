@@ -7,6 +7,11 @@ public protocol MediaPipeline: Sendable {
     /// naming what the backend creates (as the old deployment did, for its operators' consoles).
     func create(streamId: String, name: String, description: String, segmentLength: Int) throws -> MediaResources
 
+    /// The record naming what `create` built is stored: the stream now owns it. A pipeline that
+    /// noted the create in progress (to remove what it built should the record never be stored)
+    /// forgets the note here. Errors are the pipeline's to log; the create has succeeded.
+    func created(_ record: StreamRecord)
+
     /// Starts the channel for a new session whose archive destinations are given.
     /// - Returns: the channel state and the media state to store with the record for this session.
     func start(_ record: StreamRecord, session: SessionPlan) throws -> MediaStatus
@@ -32,6 +37,7 @@ public protocol MediaPipeline: Sendable {
 }
 
 extension MediaPipeline {
+    public func created(_ record: StreamRecord) {}
     public var internalEndpoints: [InternalEndpoint] { [] }
     public var maintenance: (any MaintenanceWork)? { nil }
 }
@@ -63,12 +69,16 @@ public struct MediaResources: Sendable, Equatable {
     public var mediaState: [String: JSONValue]
     /// `[]` when the backend reports which pipelines publish (`StreamRecord.publishing`); nil when it cannot tell.
     public var publishing: [Int]?
+    /// Epoch seconds after which the record must not be stored any more: the pipeline then
+    /// takes the create for abandoned and removes what it built. nil: no limit.
+    public var storeBy: Int64?
 
     public init(
         rtmp1: String, rtmp2: String, viewerEndpoint: String, liveChannelId: String, liveInputId: String,
         packageChannelId: String, packageEndpointId: String, ssmPaths: [String] = [], state: String = StreamRecord.idleState,
-        mediaState: [String: JSONValue] = [:], publishing: [Int]? = nil
+        mediaState: [String: JSONValue] = [:], publishing: [Int]? = nil, storeBy: Int64? = nil
     ) {
+        self.storeBy = storeBy
         self.publishing = publishing
         self.rtmp1 = rtmp1
         self.rtmp2 = rtmp2
