@@ -12,11 +12,14 @@ import Synchronization
 /// service read each other's items. Two attributes are the service's own:
 /// `livestreamd_version` (N, compare-and-set through `ConditionExpression`; an old
 /// item without it is adopted on its first write) and `livestreamd_media` (M, the
-/// media plugin's state). Pending cleanups live in a table of their own
+/// media plugin's state), and `livestreamd_write` (S, a random token per write: a retried
+/// conditional write whose first attempt landed, its answer lost, finds its own token and
+/// knows it succeeded). Pending cleanups live in a table of their own
 /// (`DynamoDBCleanupJournal`), out of the old handlers' Scan of this one.
 public final class DynamoDBStreamStore: StreamStore {
     static let versionAttribute = "livestreamd_version"
     static let mediaAttribute = "livestreamd_media"
+    static let writeAttribute = "livestreamd_write"
     static let target = "DynamoDB_20120810"
 
     let table: String
@@ -39,20 +42,26 @@ public final class DynamoDBStreamStore: StreamStore {
     public var cleanups: any CleanupJournal { DynamoDBCleanupJournal(store: self, table: cleanupTable, ready: cleanupTableReady) }
 
     public func get(id: String) throws -> StreamRecord? {
+        try storedItem(id).map(record(from:))
+    }
+
+    private func storedItem(_ id: String) throws -> [String: JSONValue]? {
         let answer = try call("GetItem", ["TableName": .string(table), "Key": key(id), "ConsistentRead": true])
         guard case .object(let item)? = answer.objectValue?["Item"] else { return nil }
-        return try record(from: item)
+        return item
     }
 
     public func create(_ record: StreamRecord) throws -> StreamRecord {
         var saved = record
         saved.version = 1
+        let token = Identifier.make()
         do {
-            try landed(saved) {
-                _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved), "ConditionExpression": "attribute_not_exists(id)"], passing: AWSError.Code.conditionalCheckFailed)
+            try landed(saved.id, token) {
+                let request: [String: JSONValue] = ["TableName": .string(table), "Item": item(saved, token: token), "ConditionExpression": "attribute_not_exists(id)"]
+                _ = try call("PutItem", request, passing: AWSError.Code.conditionalCheckFailed)
             }
-        } catch is AWSError {  // the condition failed: the id is taken
-            guard try isStored(saved) else { throw ServiceError(.conflict, code: .alreadyExists, "stream \(record.id) already exists") }
+        } catch is AWSError {  // the condition failed: the id is taken (by an earlier attempt of this write, or by another)
+            guard try holds(saved.id, token) else { throw ServiceError(.conflict, code: .alreadyExists, "stream \(record.id) already exists") }
         }
         return saved
     }
@@ -60,28 +69,28 @@ public final class DynamoDBStreamStore: StreamStore {
     public func replace(_ record: StreamRecord) throws -> StreamRecord {
         var saved = record
         saved.version = record.version + 1
-        try conditional(record, unlessStored: saved) { condition in
-            try landed(saved) {
-                _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
+        let token = Identifier.make()
+        try conditional(record, token: token) { condition in
+            try landed(saved.id, token) {
+                _ = try call("PutItem", ["TableName": .string(table), "Item": item(saved, token: token)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
             }
         }
         return saved
     }
 
     /// Runs a write; when no answer came (every attempt's was lost or timed out), one read tells
-    /// whether it landed: the table holding `record` is a success.
-    private func landed(_ record: StreamRecord, _ write: () throws -> Void) throws {
+    /// whether it landed.
+    private func landed(_ id: String, _ token: String, _ write: () throws -> Void) throws {
         do {
             try write()
         } catch let error as ServiceError where error.kind == .upstreamUnavailable || error.kind == .upstreamTimeout {
-            guard case .success(record?) = Result(catching: { try get(id: record.id) }) else { throw error }
+            guard (try? holds(id, token)) == true else { throw error }
         }
     }
 
-    /// Whether the table holds exactly `record`: a retried write whose first attempt landed (its
-    /// answer lost) fails its condition against its own item, and that is a success.
-    private func isStored(_ record: StreamRecord) throws -> Bool {
-        try get(id: record.id) == record
+    /// Whether the stored item is the one the write with `token` put there.
+    private func holds(_ id: String, _ token: String) throws -> Bool {
+        try storedItem(id)?[DynamoDBStreamStore.writeAttribute] == ["S": .string(token)]
     }
 
     public func delete(_ record: StreamRecord) throws {
@@ -129,9 +138,10 @@ public final class DynamoDBStreamStore: StreamStore {
 
     func key(_ id: String) -> JSONValue { ["id": ["S": .string(id)]] }
 
-    func item(_ record: StreamRecord) -> JSONValue {
+    func item(_ record: StreamRecord, token: String) -> JSONValue {
         guard case .object(var fields) = record.apiObject else { return .null }
         fields[DynamoDBStreamStore.versionAttribute] = .int(Int64(record.version))
+        fields[DynamoDBStreamStore.writeAttribute] = .string(token)
         if !record.mediaState.isEmpty { fields[DynamoDBStreamStore.mediaAttribute] = .object(record.mediaState) }
         return .object(fields.mapValues(AttributeValue.encode))
     }
@@ -143,13 +153,14 @@ public final class DynamoDBStreamStore: StreamStore {
         case .int(let number)?: version = Int(number)
         default: version = 0
         }
+        fields.removeValue(forKey: DynamoDBStreamStore.writeAttribute)
         let media = fields.removeValue(forKey: DynamoDBStreamStore.mediaAttribute)?.objectValue ?? [:]
         return try StreamRecord(apiObject: fields, version: version, mediaState: media)
     }
 
     /// Runs a write under "the stored version is still the one read"; a failed condition is 404 or 409,
-    /// unless the table holds `written` (the write's own earlier attempt landed).
-    private func conditional(_ record: StreamRecord, unlessStored written: StreamRecord? = nil, _ write: ([String: JSONValue]) throws -> Void) throws {
+    /// unless the stored item carries the write's `token` (its own earlier attempt landed).
+    private func conditional(_ record: StreamRecord, token: String? = nil, _ write: ([String: JSONValue]) throws -> Void) throws {
         var condition: [String: JSONValue] = ["ExpressionAttributeNames": ["#v": .string(DynamoDBStreamStore.versionAttribute)]]
         if record.version == 0 {
             condition["ConditionExpression"] = "attribute_exists(id) AND attribute_not_exists(#v)"
@@ -160,9 +171,8 @@ public final class DynamoDBStreamStore: StreamStore {
         do {
             try write(condition)
         } catch is AWSError {  // only the failed condition passes through `call` as an AWSError
-            let stored = try get(id: record.id)
-            if let written, stored == written { return }
-            guard stored != nil else { throw ServiceError.streamNotFound(record.id) }
+            guard let stored = try storedItem(record.id) else { throw ServiceError.streamNotFound(record.id) }
+            if let token, stored[DynamoDBStreamStore.writeAttribute] == ["S": .string(token)] { return }  // the retried write's own
             throw ServiceError.versionConflict(record.id)
         }
     }

@@ -45,11 +45,13 @@ public final class MotoServer: @unchecked Sendable {
     }
 
     /// A client of `name` at this server.
-    public func service(_ name: String, key: String, secret: String, retry: RetryPolicy = RetryPolicy(maxAttempts: 1)) -> AWSService {
+    public func service(
+        _ name: String, key: String, secret: String, retry: RetryPolicy = RetryPolicy(maxAttempts: 1), transport: any HTTPTransport = URLSessionTransport()
+    ) -> AWSService {
         AWSService(
             name: name, endpoints: AWSEndpoints(region: "us-east-1", shared: endpoint),
             credentials: CredentialChain(providers: [StaticCredentialProvider(accessKeyId: key, secretAccessKey: secret, sessionToken: nil)]),
-            transport: URLSessionTransport(), retry: retry, logger: Logger(label: "moto"))
+            transport: transport, retry: retry, logger: Logger(label: "moto"))
     }
 
     /// IAM's query protocol: CreateUser, PutUserPolicy (allow everything), CreateAccessKey.

@@ -9,13 +9,14 @@ import Testing
 /// The dynamodb store against moto_server (signature checking on).
 struct DynamoDBStreamStoreTests {
     let moto: MotoServer
+    let key: (id: String, secret: String)
     let dynamodb: AWSService
     let store: DynamoDBStreamStore
 
     init() throws {
         moto = try MotoServer()
-        let (key, secret) = try moto.makeAccessKey()
-        dynamodb = moto.service("dynamodb", key: key, secret: secret)
+        key = try moto.makeAccessKey()
+        dynamodb = moto.service("dynamodb", key: key.id, secret: key.secret)
         let table = #"{"TableName":"MedialiveApiStorage","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}"#
         _ = try dynamodb.json(targetPrefix: "DynamoDB_20120810", operation: "CreateTable", body: Array(table.utf8))
         store = DynamoDBStreamStore(table: "MedialiveApiStorage", dynamodb: dynamodb, logger: Logger(label: "test"))
@@ -102,5 +103,38 @@ struct DynamoDBStreamStoreTests {
             let service = error as? ServiceError
             return service?.kind == .upstreamFailed && service?.code == "ResourceNotFoundException"
         }
+    }
+
+    @Test func writesWhoseAnswersWereLostAreRecognisedAsTheirOwn() throws {
+        let losing = AnswerLosingTransport()
+        let retried = moto.service("dynamodb", key: key.id, secret: key.secret, retry: RetryPolicy(maxAttempts: 3, sleep: { _ in }), transport: losing)
+        let lossy = DynamoDBStreamStore(table: "MedialiveApiStorage", dynamodb: retried, logger: Logger(label: "test"))
+
+        // The first attempt lands, its answer is lost; the retry fails its condition against its own item.
+        losing.lose("PutItem")
+        let created = try lossy.create(StreamRecord(id: Identifier.make(), name: "n", lastUpdate: "1"))
+        #expect(try store.get(id: created.id) == created)
+
+        var changed = created
+        changed.name = "m"
+        losing.lose("PutItem")
+        let replaced = try lossy.replace(changed)
+        #expect(replaced.version == 2)
+        #expect(try store.get(id: created.id) == replaced)
+
+        // Every attempt's answer lost: one read finds the write landed.
+        changed = replaced
+        changed.name = "o"
+        losing.lose("PutItem", count: 3)
+        #expect(try lossy.replace(changed).version == 3)
+        #expect(try store.get(id: created.id)?.name == "o")
+
+        // Another writer's identical change from the same version is still a conflict: the token is this write's own.
+        #expect { try store.replace(changed) } throws: { ($0 as? ServiceError)?.code == .versionConflict }
+        #expect { try store.create(created) } throws: { ($0 as? ServiceError)?.code == .alreadyExists }
+
+        losing.lose("DeleteItem", count: 3)
+        try lossy.delete(try #require(try store.get(id: created.id)))
+        #expect(try store.get(id: created.id) == nil)
     }
 }
