@@ -130,6 +130,16 @@ public enum CloudFrontPlugin {
             help: "request headers each stream's cache behaviour forwards to MediaPackage (default: the old deployment's CORS headers, which web players on other domains need)"),
     ] + AWSSettings.options
 
+    /// What livestreamd needs: read and edit the one live distribution.
+    public static func iamStatements(_ configuration: Configuration, scope: ARNScope) -> [IAMStatement] {
+        let id = configuration.string("cdn.cloudfront.distribution_id") ?? "<cdn.cloudfront.distribution_id>"
+        return [
+            IAMStatement(
+                sid: "LiveDistribution", actions: ["cloudfront:GetDistributionConfig", "cloudfront:UpdateDistribution"],
+                resources: [scope.arn("cloudfront", "distribution/\(id)", regional: false)])
+        ]
+    }
+
     public static func register(in registry: inout PluginRegistry) {
         registry.registerCDN("cloudfront", summary: "one shared CloudFront distribution, edited with If-Match", options: options) { context in
             let config = context.configuration

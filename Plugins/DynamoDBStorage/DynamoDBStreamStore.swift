@@ -202,6 +202,22 @@ public enum DynamoDBStoragePlugin {
             help: "table for pending teardowns (hash key id, S), kept out of the streams table the old deployment scans; unset: <table>-livestreamd-cleanups, created on first use"),
     ] + AWSSettings.options
 
+    /// What livestreamd needs on the streams table and the cleanup table (created on first use when not named).
+    public static func iamStatements(_ configuration: Configuration, scope: ARNScope) -> [IAMStatement] {
+        let table = configuration.string("storage.dynamodb.table") ?? "<storage.dynamodb.table>"
+        let named = configuration.string("storage.dynamodb.cleanup_table").flatMap { $0.isEmpty ? nil : $0 }
+        let cleanups = named ?? DynamoDBCleanupJournal.defaultTable(for: table)
+        return [
+            IAMStatement(
+                sid: "StreamsTable", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+                resources: [scope.arn("dynamodb", "table/\(table)")]),
+            IAMStatement(
+                sid: "CleanupTable",
+                actions: ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:DescribeTable"] + (named == nil ? ["dynamodb:CreateTable"] : []),
+                resources: [scope.arn("dynamodb", "table/\(cleanups)")]),
+        ]
+    }
+
     public static func register(in registry: inout PluginRegistry) {
         registry.registerStorage("dynamodb", summary: "the old deployment's DynamoDB table, item for item, conditional writes", options: options) { context in
             let table = try context.configuration.requiredString("storage.dynamodb.table")

@@ -300,7 +300,12 @@ public struct MediaLivePipeline: MediaPipeline {
                 started = try services.rest(services.medialive, "POST", channelPath + "/start")
             } catch {
                 // The answer may be lost after MediaLive acted on the call: the channel's state says which.
-                guard let state = try? runner.channelState(record.liveChannelId), ["STARTING", "RUNNING"].contains(state) else { throw error }
+                guard let state = try? runner.channelState(record.liveChannelId) else {
+                    // Unknown: a channel the record calls stopped must not be left running (and billing).
+                    _ = try? services.rest(services.medialive, "POST", channelPath + "/stop")
+                    throw error
+                }
+                guard ["STARTING", "RUNNING"].contains(state) else { throw error }
                 started = ["state": .string(state)]
             }
             work.wakeup.request()

@@ -23,6 +23,60 @@ public enum MediaLivePlugin {
             help: "time a stream create may take, record write included; what a create older than twice this left behind (it failed, or its process died) is removed"),
     ] + AWSSettings.options
 
+    /// What livestreamd needs: build, run and remove MediaLive inputs and channels (tagged on creation),
+    /// MediaPackage channels and endpoints, the ingest passwords under `/Medialive_api/`, and hand
+    /// MediaLive (and MediaPackage, for SPEKE) their roles. MediaLive and MediaPackage ids are made
+    /// by AWS at create time and the List calls take no resource, so those actions are on `*`.
+    public static func iamStatements(_ configuration: Configuration, scope: ARNScope) -> [IAMStatement] {
+        var statements = [
+            IAMStatement(
+                sid: "MediaLive",
+                actions: [
+                    "medialive:CreateInput", "medialive:CreateChannel", "medialive:CreateTags", "medialive:DescribeChannel", "medialive:UpdateChannel",
+                    "medialive:StartChannel", "medialive:StopChannel", "medialive:DeleteChannel", "medialive:DeleteInput", "medialive:ListChannels",
+                    "medialive:ListInputs",
+                ], resources: ["*"]),
+            IAMStatement(
+                sid: "MediaPackage",
+                actions: [
+                    "mediapackage:CreateChannel", "mediapackage:DescribeChannel", "mediapackage:DeleteChannel", "mediapackage:CreateOriginEndpoint",
+                    "mediapackage:DescribeOriginEndpoint", "mediapackage:UpdateOriginEndpoint", "mediapackage:DeleteOriginEndpoint", "mediapackage:TagResource",
+                ], resources: ["*"]),
+            IAMStatement(
+                sid: "IngestPasswords", actions: ["ssm:PutParameter", "ssm:DeleteParameters"],
+                resources: [scope.arn("ssm", "parameter\(MediaLivePipeline.parameterPrefix)*")]),
+            IAMStatement(
+                sid: "PassMediaLiveRole", actions: ["iam:PassRole"],
+                resources: [configuration.string("media.medialive.role_arn") ?? "<media.medialive.role_arn>"],
+                condition: ["StringEquals": ["iam:PassedToService": "medialive.amazonaws.com"]]),
+        ]
+        if let speke = configuration.string("media.medialive.speke_role_arn"), !speke.isEmpty {
+            statements.append(IAMStatement(
+                sid: "PassSpekeRole", actions: ["iam:PassRole"], resources: [speke],
+                condition: ["StringEquals": ["iam:PassedToService": "mediapackage.amazonaws.com"]]))
+        }
+        return statements
+    }
+
+    /// What the role MediaLive assumes (`media.medialive.role_arn`) needs: read the ingest passwords
+    /// and write the channel's logs; the archive's own statements come from the archive plugin.
+    public static func mediaLiveRoleStatements(_ configuration: Configuration, scope: ARNScope) -> [IAMStatement] {
+        [
+            IAMStatement(
+                sid: "ReadIngestPasswords", actions: ["ssm:GetParameter", "ssm:GetParameters"],
+                resources: [scope.arn("ssm", "parameter\(MediaLivePipeline.parameterPrefix)*")]),
+            IAMStatement(
+                sid: "ChannelLogs",
+                actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"],
+                resources: [scope.arn("logs", "log-group:ElementalMediaLive*")]),
+        ]
+    }
+
+    /// Who may assume the MediaLive role.
+    public static let mediaLiveRoleTrust = IAMPolicy([
+        IAMStatement(sid: "MediaLiveAssumesThisRole", actions: ["sts:AssumeRole"], principalServices: ["medialive.amazonaws.com"])
+    ])
+
     public static func register(in registry: inout PluginRegistry) {
         registry.registerMedia("medialive", summary: "AWS MediaLive + MediaPackage, ingest passwords in SSM, archives to S3", options: options) { context in
             guard context.backends[.archive] == "s3" else {

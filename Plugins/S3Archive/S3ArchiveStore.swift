@@ -93,6 +93,33 @@ public enum S3ArchivePlugin {
         ConfigOption("archive.s3.prefix", .string, default: "", help: "key prefix inside the bucket"),
     ] + AWSSettings.options
 
+    /// The bucket's ARN and the ARN pattern of the objects under the prefix.
+    static func arns(_ configuration: Configuration, scope: ARNScope) -> (bucket: String, objects: String, prefix: String) {
+        let bucket = configuration.string("archive.s3.bucket") ?? "<archive.s3.bucket>"
+        let prefix = configuration.string("archive.s3.prefix") ?? ""
+        return (scope.arn("s3", bucket, regional: false, withAccount: false), scope.arn("s3", "\(bucket)/\(prefix)*", regional: false, withAccount: false), prefix)
+    }
+
+    /// What livestreamd needs: list the archive (a split) and write clip playlists, under the prefix only.
+    public static func iamStatements(_ configuration: Configuration, scope: ARNScope) -> [IAMStatement] {
+        let arns = arns(configuration, scope: scope)
+        return [
+            IAMStatement(
+                sid: "ListArchive", actions: ["s3:ListBucket"], resources: [arns.bucket],
+                condition: ["StringLike": ["s3:prefix": .string(arns.prefix + "*")]]),
+            IAMStatement(sid: "WriteClips", actions: ["s3:PutObject"], resources: [arns.objects]),
+        ]
+    }
+
+    /// What MediaLive's role needs to write the archive.
+    public static func mediaLiveRoleStatements(_ configuration: Configuration, scope: ARNScope) -> [IAMStatement] {
+        let arns = arns(configuration, scope: scope)
+        return [
+            IAMStatement(sid: "ArchiveBucket", actions: ["s3:ListBucket"], resources: [arns.bucket]),
+            IAMStatement(sid: "WriteArchive", actions: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], resources: [arns.objects]),
+        ]
+    }
+
     public static func register(in registry: inout PluginRegistry) {
         registry.registerArchive("s3", summary: "session folders in an S3 bucket; one listing per split", options: options) { context in
             let bucket = try context.configuration.requiredString("archive.s3.bucket")

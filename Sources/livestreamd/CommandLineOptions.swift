@@ -1,10 +1,11 @@
-/// `livestreamd [serve|check-config|plugins] [--config FILE]`.
+/// `livestreamd [serve|check-config|plugins|iam-policy] [--config FILE]`.
 struct CommandLineOptions {
     enum Command: String {
         case serve
         case checkConfig = "check-config"
         case plugins
         case storageCopy = "storage copy"
+        case iamPolicy = "iam-policy"
         case help
     }
 
@@ -13,14 +14,19 @@ struct CommandLineOptions {
     /// `storage copy` source and target configuration files.
     var copyFrom: String?
     var copyTo: String?
+    /// `iam-policy --account`: the AWS account id in the printed ARNs.
+    var account: String?
 
     static let usage = """
         usage: livestreamd [serve | check-config | plugins] [--config FILE]
+               livestreamd iam-policy [--account ID] [--config FILE]
                livestreamd storage copy --from CONFIG_A --to CONFIG_B
 
           serve          run the FastCGI service (default)
           check-config   resolve the configuration, build the plugins, print the settings (secrets masked)
           plugins        list the plugins of every seam and their options
+          iam-policy     print the least-privilege IAM policies of the configured AWS backends
+                         (JSON: livestreamd's own, and the MediaLive role's with its trust policy)
           storage copy   copy every record from the storage of CONFIG_A to that of CONFIG_B
                          (configuration files; idempotent; prints counts and failures)
 
@@ -45,6 +51,9 @@ struct CommandLineOptions {
                 copyFrom = rest.popFirst()
             case "--to":
                 copyTo = rest.popFirst()
+            case "--account":
+                guard let id = rest.popFirst(), id.count == 12, id.allSatisfy(\.isNumber) else { throw ConfigurationFailure("--account needs a 12-digit AWS account id") }
+                account = id
             default:
                 guard let parsed = Command(rawValue: argument) else { throw ConfigurationFailure("unknown argument '\(argument)'\n\n\(CommandLineOptions.usage)") }
                 command = parsed

@@ -32,7 +32,7 @@ enum Service {
             LogLines.level = .warning
             LoggingSystem.bootstrap { LineLogHandler(label: $0) }
             return StorageCopy.main(from: from, to: to, registry: registry, environment: environment, logger: Logger(label: "livestreamd"))
-        case .serve, .checkConfig:
+        case .serve, .checkConfig, .iamPolicy:
             break
         }
         if options.command == .serve {
@@ -49,6 +49,9 @@ enum Service {
         } catch {
             FileHandle.standardError.write(Data("livestreamd: configuration: \(error)\n".utf8))
             return 2
+        }
+        if options.command == .iamPolicy {
+            return IAMPolicyCommand.run(configuration: configuration, account: options.account, environment: environment)
         }
         LogLines.level = Logger.Level(rawValue: configuration.string("log.level") ?? "info") ?? .info
         if options.command == .serve, let file = configuration.string("log.file"), !file.isEmpty {

@@ -51,6 +51,11 @@ Request shapes
   * MediaLive and MediaPackage request bodies are checked against botocore's models
     (`shape_check.py`) and answered 400 BadRequestException when they do not fit:
     real AWS rejects what moto would silently ignore.
+Permissions
+  * Every AWS call is recorded as "<signing service>:<operation>" (the operation found in
+    botocore's model: X-Amz-Target, the query protocol's Action, or the REST route) with
+    the access key that signed it; `GET /_emulator/actions?key=AKID` lists those of one
+    key, for the test that `livestreamd iam-policy` grants every call livestreamd makes.
 Test data
   * `POST /_emulator/s3/objects` with `{"bucket": B, "keys": [...], "body": "..."}` stores
     many objects at once (a 24-hour archive has 28,800), straight into moto's S3 backend.
@@ -385,11 +390,14 @@ class Emulator:
         self.distributions = Distributions()
         self.request_lock = threading.Lock()
         self.request_ids = {}  # (create path, requestId) -> (first answer's status, resource id)
+        self.actions = set()  # (access key id, "<service>:<operation>") of every AWS call
+        self.routes = dict(self.shapes)
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return self.emulator_route(environ, start_response)
         service = self.signing_service(environ)
+        self.record_action(service, environ)
         if service is None and environ.get("REQUEST_METHOD") == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
@@ -454,6 +462,32 @@ class Emulator:
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"] + [("Content-Length", str(len(data)))]
         return captured["status"], headers, data
 
+    def record_action(self, service, environ):
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if service is None:
+            return
+        if target:
+            operation = target.rsplit(".", 1)[-1]
+        elif service in ("sts", "iam"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            operation = dict(pair.split("=", 1) for pair in body.decode().split("&") if "=" in pair).get("Action", "?")
+        elif service == "s3":
+            parts = path.strip("/").split("/", 1)
+            query = environ.get("QUERY_STRING", "")
+            operation = {("GET", 1): "ListObjectsV2" if "list-type=2" in query else "ListObjects", ("PUT", 1): "CreateBucket",
+                         ("GET", 2): "GetObject", ("HEAD", 2): "HeadObject", ("PUT", 2): "PutObject", ("DELETE", 2): "DeleteObject"}.get((method, len(parts)), "?")
+        else:
+            if service not in self.routes:
+                self.routes[service] = ServiceShapes(service)
+            operation = self.routes[service].operation(method, path) or "?"
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        key = auth.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in auth else ""
+        with self.request_lock:
+            self.actions.add((key, f"{service}:{operation}"))
+
     @staticmethod
     def signing_service(environ):
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -476,6 +510,10 @@ class Emulator:
         if environ["PATH_INFO"] == "/_emulator/cloudfront/distributions" and environ["REQUEST_METHOD"] == "POST":
             status, answer = self.distributions.create(raw)
             return self.reply(start_response, f"{status} {'OK' if status == 200 else 'Bad Request'}", answer)
+        if environ["PATH_INFO"] == "/_emulator/actions":
+            key = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p).get("key")
+            with self.request_lock:
+                return self.reply(start_response, "200 OK", {"actions": sorted({a for k, a in self.actions if key in (None, k)})})
         if environ["PATH_INFO"] == "/_emulator/cloudfront/stats":
             return self.reply(start_response, "200 OK", {"precondition_failed": self.distributions.precondition_failures})
         if environ["PATH_INFO"].startswith("/_emulator/cloudfront/distributions/") and environ["REQUEST_METHOD"] == "GET":

@@ -96,6 +96,10 @@ class Emulator:
         return {"LIVESTREAM_CDN_BACKEND": "cloudfront", "LIVESTREAM_CDN_CLOUDFRONT_DISTRIBUTION_ID": distribution_id,
                 "LIVESTREAM_CDN_CLOUDFRONT_LIVE_DOMAIN": LIVE_DOMAIN}
 
+    def actions(self, key=None):
+        """Every "<service>:<operation>" called so far (the emulator's record), by anyone or with one access key."""
+        return set(requests.get(self.endpoint + "/_emulator/actions", params={"key": key} if key else {}, timeout=10).json()["actions"])
+
     def seed(self, keys, body=""):
         """Stores many S3 objects in one request (the emulator's test-data route)."""
         for start in range(0, len(keys), 5000):
