@@ -147,7 +147,7 @@ public enum CloudFrontPlugin {
                 distributionId: try config.requiredString("cdn.cloudfront.distribution_id"), liveDomain: try config.requiredString("cdn.cloudfront.live_domain"),
                 maxOrigins: config.int("cdn.cloudfront.max_origins"), maxCacheBehaviors: config.int("cdn.cloudfront.max_cache_behaviors"),
                 maxAttempts: config.int("cdn.cloudfront.max_attempts"), forwardedHeaders: config.list("cdn.cloudfront.forwarded_headers"))
-            let aws = try AWSSettings(configuration: config, logger: context.logger)
+            let aws = try AWSSettings.shared(configuration: config, logger: context.logger)
             return CloudFrontDistribution(settings: settings, cloudfront: aws.service("cloudfront", logger: context.logger), logger: context.logger)
         }
     }

@@ -221,7 +221,7 @@ public enum DynamoDBStoragePlugin {
     public static func register(in registry: inout PluginRegistry) {
         registry.registerStorage("dynamodb", summary: "the old deployment's DynamoDB table, item for item, conditional writes", options: options) { context in
             let table = try context.configuration.requiredString("storage.dynamodb.table")
-            let aws = try AWSSettings(configuration: context.configuration, logger: context.logger)
+            let aws = try AWSSettings.shared(configuration: context.configuration, logger: context.logger)
             return DynamoDBStreamStore(
                 table: table, dynamodb: aws.service("dynamodb", logger: context.logger), logger: context.logger,
                 cleanupTable: context.configuration.string("storage.dynamodb.cleanup_table"))

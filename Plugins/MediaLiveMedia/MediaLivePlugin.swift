@@ -113,7 +113,7 @@ public enum MediaLivePlugin {
                 ingestApp: try config.requiredString("media.medialive.ingest_app"), spekeURL: speke.0, spekeRoleArn: speke.1,
                 namesFromStream: config.string("media.medialive.resource_names") != "id", hlsPackage: hlsPackage,
                 createTimeoutSeconds: Int64(config.int("media.medialive.create_timeout_seconds")))
-            let aws = try AWSSettings(configuration: config, logger: context.logger)
+            let aws = try AWSSettings.shared(configuration: config, logger: context.logger)
             let services = MediaServices(
                 medialive: aws.service("medialive", logger: context.logger), mediapackage: aws.service("mediapackage", logger: context.logger),
                 ssm: aws.service("ssm", logger: context.logger))

@@ -127,7 +127,7 @@ public enum S3ArchivePlugin {
             guard !bucket.contains(".") else {
                 throw ConfigurationError("archive.s3.bucket '\(bucket)' has dots: MediaLive writes archives over TLS, which such names break; use a bucket without dots")
             }
-            let aws = try AWSSettings(configuration: context.configuration, logger: context.logger)
+            let aws = try AWSSettings.shared(configuration: context.configuration, logger: context.logger)
             return S3ArchiveStore(bucket: bucket, prefix: context.configuration.string("archive.s3.prefix") ?? "", s3: aws.service("s3", logger: context.logger))
         }
     }

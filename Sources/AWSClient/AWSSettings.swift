@@ -67,8 +67,25 @@ public struct AWSSettings: Sendable {
         }
     }
 
-    /// What was announced already (every AWS plugin builds its settings; the log says it once).
+    /// What was announced already (the log says it once per process).
     private static let announced = Mutex<Set<String>>([])
+
+    /// Settings by their `aws.*` values: what `shared` made so far.
+    private static let made = Mutex<[String: AWSSettings]>([:])
+
+    /// The process's settings for these `aws.*` values: every AWS plugin gets the same region, the
+    /// same credential chain (credentials resolved once: one STS or metadata call, not one per
+    /// plugin) and the same HTTP connections.
+    public static func shared(configuration: Configuration, logger: Logger? = nil) throws -> AWSSettings {
+        let key = options.map { "\($0.key)=\(configuration.string($0.key) ?? "")" }.joined(separator: "\n")
+        if let existing = made.withLock({ $0[key] }) { return existing }
+        let settings = try AWSSettings(configuration: configuration, logger: logger)
+        return made.withLock { made in
+            if let first = made[key] { return first }  // built meanwhile by another thread
+            made[key] = settings
+            return settings
+        }
+    }
 
     /// A client for one service.
     public func service(_ name: String, logger: Logger) -> AWSService {

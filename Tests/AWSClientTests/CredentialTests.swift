@@ -1,5 +1,6 @@
 @testable import AWSClient
 import Foundation
+import LivestreamCore
 import Synchronization
 import TestSupport
 import Testing
@@ -226,5 +227,21 @@ struct WebIdentityTests {
         #expect { try WebIdentityCredentialProvider(environment: environment, stsEndpoint: "http://sts.test", transport: denied).load() } throws: {
             "\($0)".contains("AccessDenied") && !"\($0)".contains("eyJhbGciOi")
         }
+    }
+}
+
+struct SharedSettingsTests {
+    func configuration(region: String) throws -> Configuration {
+        try Configuration(options: AWSSettings.options, environment: [
+            "LIVESTREAM_AWS_REGION": region, "LIVESTREAM_AWS_ACCESS_KEY_ID": "AKIDSHARED", "LIVESTREAM_AWS_SECRET_ACCESS_KEY": "shared-secret",
+        ])
+    }
+
+    @Test func pluginsWithTheSameAWSSettingsShareOneCredentialChain() throws {
+        let first = try AWSSettings.shared(configuration: try configuration(region: "eu-west-1"))
+        let second = try AWSSettings.shared(configuration: try configuration(region: "eu-west-1"))
+        let other = try AWSSettings.shared(configuration: try configuration(region: "eu-central-1"))
+        #expect(first.credentials === second.credentials && first.endpoints == second.endpoints)
+        #expect(other.credentials !== first.credentials && other.endpoints.region == "eu-central-1")
     }
 }
