@@ -105,12 +105,21 @@ public final class DynamoDBStreamStore: StreamStore {
     }
 
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
+        try scan(limit: limit, after: token, consistent: true)
+    }
+
+    /// An eventually consistent Scan: half the read capacity of a consistent one (README: read cost).
+    public func listForRefresh() throws -> [StreamRecord] {
+        try scan(limit: nil, after: nil, consistent: false).records
+    }
+
+    private func scan(limit: Int?, after token: String?, consistent: Bool) throws -> StreamPage {
         if let token, !Identifier.isStorableStreamId(token) { throw ServiceError.badRequest("next_token is not valid") }
         var records: [StreamRecord] = []
         var problems: [StoreProblem] = []
         var start: JSONValue? = token.map { key($0) }
         repeat {
-            var request: [String: JSONValue] = ["TableName": .string(table), "ConsistentRead": true]
+            var request: [String: JSONValue] = ["TableName": .string(table), "ConsistentRead": .bool(consistent)]
             if let start { request["ExclusiveStartKey"] = start }
             if let limit { request["Limit"] = .int(Int64(limit - records.count)) }
             let page = try call("Scan", request).objectValue ?? [:]

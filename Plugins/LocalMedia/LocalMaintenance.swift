@@ -38,7 +38,7 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
 
     func runRound() -> Duration {
         do {
-            let records = try store.list(limit: nil, after: nil).records
+            let records = try store.listForRefresh()
             try freeSlotsOfGonePublishers(records)
             checkArchives(records)
             for folder in folders.staleFolders(of: records, olderThan: keep) {

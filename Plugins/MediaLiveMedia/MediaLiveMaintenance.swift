@@ -119,7 +119,7 @@ final class MediaLiveMaintenance: MaintenanceWork {
         do {
             let states = try channelStates()
             var transitional = false
-            for record in try store.list(limit: nil, after: nil).records where !record.liveChannelId.isEmpty {
+            for record in try store.listForRefresh() where !record.liveChannelId.isEmpty {
                 guard let state = states[record.liveChannelId] else { continue }
                 if !MediaLiveMaintenance.stableStates.contains(state) { transitional = true }
                 let settled = MediaLiveMaintenance.lastChange(of: record) + MediaLiveMaintenance.settleSeconds <= now()

@@ -137,4 +137,16 @@ struct DynamoDBStreamStoreTests {
         try lossy.delete(try #require(try store.get(id: created.id)))
         #expect(try store.get(id: created.id) == nil)
     }
+
+    @Test func backgroundRefreshesReadEventuallyConsistentlyAndClientsConsistently() throws {
+        let recording = RecordingTransport()
+        let recorded = DynamoDBStreamStore(
+            table: "MedialiveApiStorage", dynamodb: moto.service("dynamodb", key: key.id, secret: key.secret, transport: recording), logger: Logger(label: "test"))
+        let created = try store.create(StreamRecord(id: Identifier.make(), name: "n", lastUpdate: "1"))
+        #expect(try recorded.listForRefresh().map(\.id) == [created.id])
+        #expect(try recorded.list(limit: nil, after: nil).records.map(\.id) == [created.id])
+        let scans = recording.requests.filter { $0.headers.contains { $0.0 == "X-Amz-Target" && $0.1.hasSuffix(".Scan") } }
+            .map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(scans.count == 2 && scans[0].contains(#""ConsistentRead":false"#) && scans[1].contains(#""ConsistentRead":true"#))
+    }
 }

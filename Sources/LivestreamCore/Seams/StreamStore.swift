@@ -27,6 +27,11 @@ public protocol StreamStore: Sendable {
     ///   - token: the `nextToken` of the previous page.
     func list(limit: Int?, after token: String?) throws -> StreamPage
 
+    /// Every record, as background work reads them: a store whose strongly consistent reads cost
+    /// more may answer from a slightly older view (a refresh that misses a write made a moment ago
+    /// catches it in its next round, and its writes are compare-and-set anyway).
+    func listForRefresh() throws -> [StreamRecord]
+
     /// Records the store could not read, found by the last listing (file name or key, and why).
     var problems: [StoreProblem] { get }
 
@@ -36,6 +41,10 @@ public protocol StreamStore: Sendable {
 
 extension StreamStore {
     public var problems: [StoreProblem] { [] }
+
+    public func listForRefresh() throws -> [StreamRecord] {
+        try list(limit: nil, after: nil).records
+    }
 }
 
 /// A page of a listing.
