@@ -2,6 +2,7 @@ import AWSClient
 import Foundation
 import LivestreamCore
 import Logging
+import Synchronization
 
 /// Archive plugin `s3`: session folders under a bucket and prefix, as MediaLive's archive output writes them.
 ///
@@ -9,20 +10,29 @@ import Logging
 /// path without a trailing `/` (file names start with the stem). A session is listed once per split
 /// request with ListObjectsV2 (every page); playlists are written with PutObject.
 /// Segment lengths are not stored in S3, so the splitter uses the nominal length.
-public struct S3ArchiveStore: ArchiveStore {
+///
+/// A bucket in another region than the configured one answers 301 (or 400
+/// `AuthorizationHeaderMalformed`) naming its region; as botocore's S3 region redirector
+/// does, the call is made again there and the bucket's region kept for later calls.
+public final class S3ArchiveStore: ArchiveStore {
     public let bucket: String
     /// Key prefix, empty or ending with `/`.
     public let prefix: String
-    let s3: AWSService
+    /// The S3 client for the bucket's region.
+    private let client: Mutex<AWSService>
+    let logger: Logger
 
-    public init(bucket: String, prefix: String, s3: AWSService) {
+    public init(bucket: String, prefix: String, s3: AWSService, logger: Logger = Logger(label: "livestreamd")) {
         self.bucket = bucket
         var prefix = prefix
         while prefix.hasPrefix("/") { prefix.removeFirst() }
         if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
         self.prefix = prefix
-        self.s3 = s3
+        self.client = Mutex(s3)
+        self.logger = logger
     }
+
+    var s3: AWSService { client.withLock { $0 } }
 
     var base: String { "s3://\(bucket)/\(prefix)" }
 
@@ -45,7 +55,7 @@ public struct S3ArchiveStore: ArchiveStore {
         repeat {
             var query = "list-type=2&prefix=" + SignatureV4.uriEncode(folder + stem, keepSlash: false)
             if let token { query = "continuation-token=" + SignatureV4.uriEncode(token, keepSlash: false) + "&" + query }
-            let answer = try call("ListObjectsV2") { try s3.send(method: "GET", path: "/" + bucket, query: query) }
+            let answer = try call("ListObjectsV2") { s3 in try s3.send(method: "GET", path: "/" + bucket, query: query) }
             let text = String(decoding: answer.body, as: UTF8.self)
             for key in XMLScan.texts(of: "Key", in: text) {
                 let name = String(key.dropFirst(folder.count))
@@ -59,7 +69,7 @@ public struct S3ArchiveStore: ArchiveStore {
     public func writePlaylist(root: String, fileName: String, contents: String) throws -> String {
         let (folder, stem) = try keys(of: root)
         let key = folder + stem + fileName
-        _ = try call("PutObject") {
+        _ = try call("PutObject") { s3 in
             try s3.send(
                 method: "PUT", path: "/" + bucket + "/" + SignatureV4.uriEncode(key, keepSlash: true),
                 headers: [("Content-Type", "application/vnd.apple.mpegurl")], body: Array(contents.utf8))
@@ -77,9 +87,18 @@ public struct S3ArchiveStore: ArchiveStore {
         return (prefix + folder, stem)
     }
 
-    private func call<T>(_ operation: String, _ body: () throws -> T) throws -> T {
+    private func call<T>(_ operation: String, _ body: (AWSService) throws -> T) throws -> T {
+        let s3 = self.s3
         do {
-            return try body()
+            do {
+                return try body(s3)
+            } catch let error as AWSError where [301, 307, 400].contains(error.status) {
+                guard let region = error.bucketRegion, !region.isEmpty, region != s3.region else { throw error }
+                logger.notice("the archive bucket is in another region; using it", metadata: ["bucket": "\(bucket)", "region": "\(region)"])
+                let moved = s3.inRegion(region)
+                client.withLock { $0 = moved }
+                return try body(moved)
+            }
         } catch {
             throw ServiceError.aws(error, doing: operation)
         }
@@ -128,7 +147,8 @@ public enum S3ArchivePlugin {
                 throw ConfigurationError("archive.s3.bucket '\(bucket)' has dots: MediaLive writes archives over TLS, which such names break; use a bucket without dots")
             }
             let aws = try AWSSettings.shared(configuration: context.configuration, logger: context.logger)
-            return S3ArchiveStore(bucket: bucket, prefix: context.configuration.string("archive.s3.prefix") ?? "", s3: aws.service("s3", logger: context.logger))
+            return S3ArchiveStore(
+                bucket: bucket, prefix: context.configuration.string("archive.s3.prefix") ?? "", s3: aws.service("s3", logger: context.logger), logger: context.logger)
         }
     }
 }

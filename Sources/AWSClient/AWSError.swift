@@ -13,8 +13,12 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
     public let requestId: String?
     /// The answer's `Date` header: the service's clock, for skew correction.
     public let serverDate: Date?
+    /// The region S3 names for a bucket addressed in the wrong one (`x-amz-bucket-region`, or
+    /// `<Region>` in the error document), as botocore's S3 region redirector reads it.
+    public let bucketRegion: String?
 
-    public init(service: String, status: Int, code: String, message: String, requestId: String?, serverDate: Date? = nil) {
+    public init(service: String, status: Int, code: String, message: String, requestId: String?, serverDate: Date? = nil, bucketRegion: String? = nil) {
+        self.bucketRegion = bucketRegion
         self.serverDate = serverDate
         self.service = service
         self.status = status
@@ -73,7 +77,8 @@ public struct AWSError: Error, Equatable, CustomStringConvertible {
         let fallback = response.status == 404 ? "NotFound" : response.status >= 500 ? "ServiceUnavailable" : "HTTP\(response.status)"
         return AWSError(
             service: service, status: response.status, code: code ?? fallback, message: message ?? "HTTP \(response.status)",
-            requestId: requestId ?? XMLScan.text(of: "RequestId", in: text), serverDate: response.headers["date"].flatMap(httpDate))
+            requestId: requestId ?? XMLScan.text(of: "RequestId", in: text), serverDate: response.headers["date"].flatMap(httpDate),
+            bucketRegion: response.headers["x-amz-bucket-region"] ?? XMLScan.text(of: "Region", in: text))
     }
 
     /// An IMF-fixdate (`Sun, 29 Nov 2026 14:50:00 GMT`).

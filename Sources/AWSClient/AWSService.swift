@@ -40,6 +40,7 @@ public struct AWSService: Sendable {
     /// The signing name (`dynamodb`, `medialive`, `mediapackage`, `ssm`, `s3`, `cloudfront`).
     public let name: String
     public let endpoint: String
+    let endpoints: AWSEndpoints
     let signer: SignatureV4
     let credentials: CredentialChain
     let transport: any HTTPTransport
@@ -54,6 +55,7 @@ public struct AWSService: Sendable {
     ) {
         self.clockSkew = clockSkew
         self.name = name
+        self.endpoints = endpoints
         self.endpoint = endpoints.url(for: name)
         // CloudFront signs in us-east-1 whatever the configured region.
         self.signer = SignatureV4(service: name, region: name == "cloudfront" ? "us-east-1" : endpoints.region)
@@ -61,6 +63,16 @@ public struct AWSService: Sendable {
         self.transport = transport
         self.retry = retry
         self.logger = logger
+    }
+
+    /// The region requests are signed for (and, without an endpoint override, sent to).
+    public var region: String { endpoints.region }
+
+    /// The same client for another region (S3 buckets live in one region each).
+    public func inRegion(_ region: String) -> AWSService {
+        var moved = endpoints
+        moved.region = region
+        return AWSService(name: name, endpoints: moved, credentials: credentials, transport: transport, retry: retry, logger: logger, clockSkew: clockSkew)
     }
 
     /// A JSON-protocol call: `POST /` with `X-Amz-Target: <targetPrefix>.<operation>`.

@@ -1,8 +1,10 @@
 import AWSClient
 import AWSTestSupport
 import Foundation
+import Logging
 import LivestreamCore
 @testable import S3Archive
+import Synchronization
 import Testing
 
 /// The s3 archive against moto_server.
@@ -73,5 +75,40 @@ struct S3ArchiveStoreTests {
     @Test func aMissingBucketIsAnUpstreamError() throws {
         let missing = S3ArchiveStore(bucket: "nope", prefix: "", s3: s3)
         #expect { try missing.listSegments(root: "s3://nope/x/") } throws: { ($0 as? ServiceError)?.code == "NoSuchBucket" }
+    }
+
+    @Test func aBucketInAnotherRegionIsFollowedThereAsS3SaysAndRemembered() throws {
+        // S3 as it answers a bucket living in eu-west-1, asked in us-east-1 (path-style: 301 + x-amz-bucket-region).
+        let s3 = RegionalS3(home: "eu-west-1")
+        let service = AWSService(
+            name: "s3", endpoints: AWSEndpoints(region: "us-east-1"),
+            credentials: CredentialChain(providers: [StaticCredentialProvider(accessKeyId: "AKID", secretAccessKey: "secret", sessionToken: nil)]),
+            transport: s3, retry: RetryPolicy(maxAttempts: 1), logger: Logger(label: "test"))
+        let archive = S3ArchiveStore(bucket: "archives", prefix: "live/", s3: service)
+        #expect(try archive.listSegments(root: "s3://archives/live/a/").isEmpty)
+        _ = try archive.writePlaylist(root: "s3://archives/live/a/", fileName: "index.m3u8", contents: "#EXTM3U")
+        let hosts = s3.requests.map { URL(string: $0.url)!.host! }
+        #expect(hosts == ["s3.us-east-1.amazonaws.com", "s3.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"])
+        let scopes = s3.requests.compactMap { $0.headers.first { $0.0 == "Authorization" }?.1 }.map { $0.contains("/eu-west-1/s3/") }
+        #expect(scopes == [false, true, true])
+    }
+}
+
+/// S3 with one bucket in `home`: requests signed for another region get 301 and the bucket's region.
+final class RegionalS3: HTTPTransport {
+    let home: String
+    private let seen = Mutex<[HTTPRequest]>([])
+    init(home: String) { self.home = home }
+    var requests: [HTTPRequest] { seen.withLock { $0 } }
+
+    func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        seen.withLock { $0.append(request) }
+        let authorization = request.headers.first { $0.0 == "Authorization" }?.1 ?? ""
+        guard authorization.contains("/\(home)/s3/"), request.url.contains("s3.\(home).") else {
+            let body = "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message><Endpoint>s3.\(home).amazonaws.com</Endpoint><Bucket>archives</Bucket></Error>"
+            return HTTPResponse(status: 301, headers: ["x-amz-bucket-region": home, "content-type": "application/xml"], body: Array(body.utf8))
+        }
+        let body = request.method == "GET" ? "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>" : ""
+        return HTTPResponse(status: 200, body: Array(body.utf8))
     }
 }
