@@ -50,7 +50,7 @@ public struct AWSSettings: Sendable {
         credentials = CredentialChain.standard(
             accessKeyId: configuration.string("aws.access_key_id"), secretAccessKey: configuration.string("aws.secret_access_key"),
             sessionToken: configuration.string("aws.session_token"), environment: environment, transport: transport,
-            stsEndpoint: endpoints.url(for: "sts"))
+            stsEndpoint: endpoints.url(for: "sts"), region: region)
         retry = RetryPolicy(
             maxAttempts: configuration.int("aws.max_attempts"), attemptTimeout: .milliseconds(configuration.int("aws.attempt_timeout_ms")),
             totalTimeout: .milliseconds(configuration.int("aws.total_timeout_ms")), quota: RetryQuota.process)

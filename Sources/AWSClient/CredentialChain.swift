@@ -3,8 +3,8 @@ import Synchronization
 
 /// The first source that has credentials, remembered and refreshed before it expires.
 ///
-/// Order as the AWS SDKs use it: configuration, environment, web identity, shared files,
-/// container, instance metadata. Temporary credentials are reloaded `refreshMargin` before their
+/// Order as the AWS SDKs use it: configuration, environment, web identity, shared files
+/// (a profile's assumed role, keys or credential process), container, instance metadata. Temporary credentials are reloaded `refreshMargin` before their
 /// expiration; if a reload fails while the old ones are still valid, those are used.
 public final class CredentialChain: Sendable {
     private let providers: [any CredentialProvider]
@@ -23,16 +23,18 @@ public final class CredentialChain: Sendable {
     }
 
     /// The standard chain for a process.
-    /// - Parameter stsEndpoint: where web identity tokens are exchanged.
+    /// - Parameters:
+    ///   - stsEndpoint: where web identity tokens are exchanged and profiles' roles assumed.
+    ///   - region: STS's signing region.
     public static func standard(
         accessKeyId: String?, secretAccessKey: String?, sessionToken: String?, environment: [String: String], transport: any HTTPTransport,
-        stsEndpoint: String = "https://sts.amazonaws.com"
+        stsEndpoint: String = "https://sts.amazonaws.com", region: String = "us-east-1"
     ) -> CredentialChain {
         CredentialChain(providers: [
             StaticCredentialProvider(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey, sessionToken: sessionToken),
             EnvironmentCredentialProvider(environment: environment),
             WebIdentityCredentialProvider(environment: environment, stsEndpoint: stsEndpoint, transport: transport),
-            SharedFileCredentialProvider(environment: environment),
+            SharedFileCredentialProvider(environment: environment, sts: (stsEndpoint, region), transport: transport),
             ContainerCredentialProvider(environment: environment, transport: transport),
             InstanceMetadataCredentialProvider(environment: environment, transport: transport),
         ])

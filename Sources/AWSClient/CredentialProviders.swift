@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// A source of AWS credentials.
 public protocol CredentialProvider: Sendable {
@@ -19,6 +20,11 @@ public struct StaticCredentialProvider: CredentialProvider {
         } else {
             credentials = nil
         }
+    }
+
+    /// Credentials at hand (an assumed role's source).
+    public init(_ credentials: AWSCredentials) {
+        self.credentials = credentials
     }
 
     public func load() throws -> AWSCredentials? { credentials }
@@ -42,45 +48,122 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
 }
 
 /// The shared credentials file (`~/.aws/credentials`) and config file (`~/.aws/config`), one profile:
-/// static keys, or a `credential_process`. A profile that needs what this chain cannot do
-/// (`role_arn`, SSO) is an error naming it, never skipped in silence.
+/// an assumed role (`role_arn` with `source_profile` or `credential_source`, through a signed STS
+/// `AssumeRole`), static keys, or a `credential_process`, in the SDKs' order. A profile that needs
+/// what this chain cannot do (SSO) is an error naming it, never skipped in silence.
 public struct SharedFileCredentialProvider: CredentialProvider {
     public let name = "shared credentials file"
     let credentialsPath: String
     let configPath: String
     /// The profile's name (`AWS_PROFILE`, else `default`).
     let profile: String
+    let environment: [String: String]
+    /// For assumed roles: STS's base URL and signing region, and the HTTP client.
+    let sts: (endpoint: String, region: String)?
+    let transport: (any HTTPTransport)?
 
     /// Paths and profile as the AWS CLI chooses them (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, `AWS_PROFILE`).
-    public init(environment: [String: String]) {
+    /// - Parameter sts: where assume-role profiles get their credentials; nil: such a profile is an error.
+    public init(environment: [String: String], sts: (endpoint: String, region: String)? = nil, transport: (any HTTPTransport)? = nil) {
         let home = environment["HOME"] ?? NSHomeDirectory()
         credentialsPath = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials"
         configPath = environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"
         profile = environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"] ?? "default"
+        self.environment = environment
+        self.sts = sts
+        self.transport = transport
     }
 
     public func load() throws -> AWSCredentials? {
-        // The credentials file's [name] wins over the config file's [profile name] ([default] in both).
+        try load(profile, chain: [])
+    }
+
+    /// A profile's settings: the credentials file's [name] over the config file's [profile name] ([default] in both).
+    func settings(of profile: String) -> [String: String]? {
         let fromCredentials = Self.section(profile, in: credentialsPath)
         let fromConfig = Self.section(profile == "default" ? "default" : "profile " + profile, in: configPath)
-        let sections = [fromCredentials, fromConfig].compactMap { $0 }
-        for values in sections {
-            if let credentials = StaticCredentialProvider(
-                accessKeyId: values["aws_access_key_id"], secretAccessKey: values["aws_secret_access_key"], sessionToken: values["aws_session_token"]
-            ).credentials {
-                return credentials
-            }
+        guard fromCredentials != nil || fromConfig != nil else { return nil }
+        return (fromConfig ?? [:]).merging(fromCredentials ?? [:]) { _, credentialsFile in credentialsFile }
+    }
+
+    /// - Parameter chain: the profiles that led here through `source_profile` (a loop is an error).
+    private func load(_ profile: String, chain: [String]) throws -> AWSCredentials? {
+        guard let values = settings(of: profile) else {
+            if chain.isEmpty { return nil }
+            throw CredentialsError("profile \(chain.last!) names source_profile \(profile), which does not exist")
         }
-        if let command = sections.lazy.compactMap({ $0["credential_process"] }).first {
+        let keys = StaticCredentialProvider(
+            accessKeyId: values["aws_access_key_id"], secretAccessKey: values["aws_secret_access_key"], sessionToken: values["aws_session_token"]
+        ).credentials
+        if let roleArn = values["role_arn"] {
+            guard chain.count < 5, !chain.contains(profile) else {
+                throw CredentialsError("profiles \((chain + [profile]).joined(separator: " -> ")) name each other as source_profile")
+            }
+            let source: AWSCredentials
+            if let sourceProfile = values["source_profile"] {
+                // A profile naming itself takes its own keys as the source (as the SDKs do).
+                if sourceProfile == profile, let keys {
+                    source = keys
+                } else {
+                    guard let loaded = try load(sourceProfile, chain: chain + [profile]) else {
+                        throw CredentialsError("profile \(profile): source_profile \(sourceProfile) has no credentials")
+                    }
+                    source = loaded
+                }
+            } else if let credentialSource = values["credential_source"] {
+                source = try sourceCredentials(credentialSource, profile: profile)
+            } else {
+                throw CredentialsError("profile \(profile) has role_arn but neither source_profile nor credential_source")
+            }
+            return try assumeRole(roleArn, with: source, profile: values)
+        }
+        if let keys { return keys }
+        if let command = values["credential_process"] {
             return try ProcessCredentials.run(command, profile: profile)
         }
-        for values in sections {
-            for key in ["role_arn", "sso_session", "sso_start_url", "web_identity_token_file"] where values[key] != nil {
-                throw CredentialsError(
-                    "profile \(profile) uses \(key), which livestreamd cannot use; give the profile keys or a credential_process, or use AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE")
-            }
+        for key in ["sso_session", "sso_start_url", "web_identity_token_file"] where values[key] != nil {
+            throw CredentialsError(
+                "profile \(profile) uses \(key), which livestreamd cannot use; give the profile keys, a role_arn, or a credential_process, or use AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE")
         }
-        return nil
+        return chain.isEmpty ? nil : try { throw CredentialsError("profile \(profile) has no credentials") }()
+    }
+
+    /// `credential_source`: the environment's keys, the instance's role or the container's.
+    private func sourceCredentials(_ name: String, profile: String) throws -> AWSCredentials {
+        let provider: any CredentialProvider
+        switch name {
+        case "Environment": provider = EnvironmentCredentialProvider(environment: environment)
+        case "Ec2InstanceMetadata" where transport != nil: provider = InstanceMetadataCredentialProvider(environment: environment, transport: transport!)
+        case "EcsContainer" where transport != nil: provider = ContainerCredentialProvider(environment: environment, transport: transport!)
+        default: throw CredentialsError("profile \(profile): credential_source \(name) is not one of Environment, Ec2InstanceMetadata, EcsContainer")
+        }
+        guard let credentials = try provider.load() else {
+            throw CredentialsError("profile \(profile): credential_source \(name) has no credentials")
+        }
+        return credentials
+    }
+
+    /// STS `AssumeRole`, signed with the source credentials through the same signer and client as every call.
+    private func assumeRole(_ roleArn: String, with source: AWSCredentials, profile values: [String: String]) throws -> AWSCredentials {
+        guard let sts, let transport else { throw CredentialsError("profile \(profile) has role_arn, and no STS endpoint was given") }
+        let service = AWSService(
+            name: "sts", endpoints: AWSEndpoints(region: sts.region, perService: ["sts": sts.endpoint]),
+            credentials: CredentialChain(providers: [StaticCredentialProvider(source)]), transport: transport,
+            retry: RetryPolicy(), logger: Logger(label: "livestreamd"))
+        var form = [
+            ("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
+            ("RoleSessionName", values["role_session_name"] ?? "livestreamd-\(Int(Date().timeIntervalSince1970))"),
+        ]
+        if let externalId = values["external_id"] { form.append(("ExternalId", externalId)) }
+        if let duration = values["duration_seconds"] { form.append(("DurationSeconds", duration)) }
+        let body = form.map { "\($0.0)=\(SignatureV4.uriEncode($0.1, keepSlash: false))" }.joined(separator: "&")
+        let answer: HTTPResponse
+        do {
+            answer = try service.send(method: "POST", path: "/", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(body.utf8))
+        } catch let error as AWSError {
+            throw CredentialsError("STS AssumeRole of \(roleArn) for profile \(profile) failed: \(error.code)")
+        }
+        return try STSCredentials.parse(answer.body, what: "AssumeRole of \(roleArn)")
     }
 
     /// The `key = value` pairs of one `[section]` of an INI file.
@@ -203,7 +286,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
                 method: "PUT", url: endpoint + "/latest/api/token", headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")], timeout: .seconds(1)))
             switch session.status {
             case 200: token = [("X-aws-ec2-metadata-token", String(decoding: session.body, as: UTF8.self))]
-            case 404, 405 where !v1Disabled: break
+            case 404 where !v1Disabled, 405 where !v1Disabled: break
             default: return nil
             }
         } catch is TransportError {
@@ -332,10 +415,20 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
         let response = try transport.send(HTTPRequest(
             method: "POST", url: stsEndpoint + "/", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
             body: Array(form.utf8), timeout: .seconds(10)))
-        let text = String(decoding: response.body, as: UTF8.self)
-        guard response.status == 200, let keyId = XMLScan.text(of: "AccessKeyId", in: text), let secret = XMLScan.text(of: "SecretAccessKey", in: text) else {
-            let code = XMLScan.text(of: "Code", in: text) ?? "HTTP \(response.status)"
+        guard response.status == 200 else {
+            let code = XMLScan.text(of: "Code", in: String(decoding: response.body, as: UTF8.self)) ?? "HTTP \(response.status)"
             throw CredentialsError("STS AssumeRoleWithWebIdentity for \(roleArn) failed: \(code)")
+        }
+        return try STSCredentials.parse(response.body, what: "AssumeRoleWithWebIdentity for \(roleArn)")
+    }
+}
+
+/// The `Credentials` of an STS answer (AssumeRole, AssumeRoleWithWebIdentity).
+enum STSCredentials {
+    static func parse(_ body: [UInt8], what: String) throws -> AWSCredentials {
+        let text = String(decoding: body, as: UTF8.self)
+        guard let keyId = XMLScan.text(of: "AccessKeyId", in: text), let secret = XMLScan.text(of: "SecretAccessKey", in: text) else {
+            throw CredentialsError("STS \(what): the answer holds no credentials")
         }
         let expiration = XMLScan.text(of: "Expiration", in: text).flatMap { ISO8601DateFormatter().date(from: $0) }
         return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: XMLScan.text(of: "SessionToken", in: text), expiration: expiration)

@@ -186,9 +186,8 @@ struct MoreCredentialSourcesTests {
             credential_process = \(helper) --any "quoted arg"
             [profile failing]
             credential_process = /bin/false
-            [profile role]
-            role_arn = arn:aws:iam::123456789012:role/x
-            source_profile = proc
+            [profile sso]
+            sso_session = corp
             """, "config")
         func load(_ profile: String) throws -> AWSCredentials? {
             try SharedFileCredentialProvider(environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": directory + "/none", "AWS_PROFILE": profile]).load()
@@ -196,7 +195,69 @@ struct MoreCredentialSourcesTests {
         let loaded = try #require(try load("proc"))
         #expect(loaded.accessKeyId == "AKIDPROC" && loaded.sessionToken == "proctoken" && loaded.expiration != nil)
         #expect { try load("failing") } throws: { "\($0)".contains("exited with 1") }
-        #expect { try load("role") } throws: { "\($0)".contains("role_arn") }
+        #expect { try load("sso") } throws: { "\($0)".contains("sso_session") }
+    }
+
+    static let assumed = """
+        <AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+        <Credentials><AccessKeyId>ASIAROLE</AccessKeyId><SecretAccessKey>role/secret</SecretAccessKey><SessionToken>roletoken</SessionToken>
+        <Expiration>2026-11-25T12:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>
+        """
+
+    @Test func assumeRoleProfilesAreSignedWithTheirSourceAndChainsAndLoopsAreHandled() throws {
+        let credentialsFile = try write("[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = basesecret\n", "credentials")
+        let config = try write("""
+            [profile deploy]
+            role_arn = arn:aws:iam::123456789012:role/livestreamd
+            source_profile = base
+            external_id = ext-1
+            role_session_name = host-1
+            [profile second]
+            role_arn = arn:aws:iam::210987654321:role/other
+            source_profile = deploy
+            [profile fromenv]
+            role_arn = arn:aws:iam::123456789012:role/livestreamd
+            credential_source = Environment
+            [profile loop-a]
+            role_arn = arn:aws:iam::123456789012:role/a
+            source_profile = loop-b
+            [profile loop-b]
+            role_arn = arn:aws:iam::123456789012:role/b
+            source_profile = loop-a
+            [profile nosource]
+            role_arn = arn:aws:iam::123456789012:role/x
+            """, "config")
+        func provider(_ profile: String, _ transport: ScriptedTransport, extra: [String: String] = [:]) -> SharedFileCredentialProvider {
+            SharedFileCredentialProvider(
+                environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": credentialsFile, "AWS_PROFILE": profile].merging(extra) { $1 },
+                sts: ("http://sts.test", "eu-west-1"), transport: transport)
+        }
+        func sts() -> ScriptedTransport { ScriptedTransport([("POST http://sts.test/", .success(HTTPResponse(status: 200, body: Array(Self.assumed.utf8))))]) }
+
+        let transport = sts()
+        let credentials = try #require(try provider("deploy", transport).load())
+        #expect(credentials.accessKeyId == "ASIAROLE" && credentials.sessionToken == "roletoken" && credentials.expiration != nil)
+        let request = try #require(transport.seen.withLock { $0.first })
+        let form = String(decoding: request.body, as: UTF8.self)
+        #expect(form.contains("Action=AssumeRole&") && form.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Flivestreamd"))
+        #expect(form.contains("ExternalId=ext-1") && form.contains("RoleSessionName=host-1"))
+        let authorization = request.headers.first { $0.0 == "Authorization" }?.1 ?? ""
+        #expect(authorization.contains("Credential=AKIDBASE/") && authorization.contains("/eu-west-1/sts/aws4_request"), "signed with the source profile's keys")
+
+        // A role whose source is another role: two AssumeRole calls, the second signed with the first's keys.
+        let chained = sts()
+        #expect(try provider("second", chained).load()?.accessKeyId == "ASIAROLE")
+        let signers = chained.seen.withLock { $0 }.map { $0.headers.first { $0.0 == "Authorization" }?.1 ?? "" }
+        #expect(signers.count == 2 && signers[0].contains("Credential=AKIDBASE/") && signers[1].contains("Credential=ASIAROLE/"))
+
+        let fromEnvironment = sts()
+        _ = try provider("fromenv", fromEnvironment, extra: ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "envsecret"]).load()
+        #expect(fromEnvironment.seen.withLock { $0 }.first?.headers.contains { $0.0 == "Authorization" && $0.1.contains("Credential=AKIDENV/") } == true)
+
+        #expect { try provider("loop-a", sts()).load() } throws: { "\($0)".contains("name each other") }
+        #expect { try provider("nosource", sts()).load() } throws: { "\($0)".contains("neither source_profile nor credential_source") }
+        let denied = ScriptedTransport([("POST http://sts.test/", .success(HTTPResponse(status: 403, body: Array("<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>".utf8))))])
+        #expect { try provider("deploy", denied).load() } throws: { "\($0)".contains("AccessDenied") && !"\($0)".contains("basesecret") }
     }
 }
 
