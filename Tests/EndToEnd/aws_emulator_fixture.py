@@ -11,6 +11,7 @@ import time
 import boto3
 import requests
 
+from moto_fixture import TABLE, create_streams_table
 from stack import REPO, free_port
 
 REGION = "us-east-1"
@@ -59,6 +60,9 @@ class Emulator:
 
     def client(self, service):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+
+    def create_table(self, name=TABLE):
+        create_streams_table(self.client("dynamodb"), name)
 
     def resource(self, service):
         return boto3.resource(service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")

@@ -13,6 +13,13 @@ REGION = "us-east-1"
 TABLE = "MedialiveApiStorage"
 
 
+def create_streams_table(dynamodb, name=TABLE):
+    """The streams table as the old deployment's Terraform makes it: hash key `id` (S), on demand."""
+    dynamodb.create_table(
+        TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+
 class Moto:
     def __init__(self):
         self.port = free_port()
@@ -44,9 +51,7 @@ class Moto:
                             aws_access_key_id=self.key, aws_secret_access_key=self.secret)
 
     def create_table(self, name=TABLE):
-        self.client("dynamodb").create_table(
-            TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        create_streams_table(self.client("dynamodb"), name)
 
     def env(self):
         """What livestreamd needs to reach this emulator (credentials through the standard variables)."""

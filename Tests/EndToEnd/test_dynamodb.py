@@ -1,4 +1,5 @@
 """The dynamodb storage backend as a drop-in for the old deployment's table."""
+import contextlib
 from decimal import Decimal
 
 import pytest
@@ -97,59 +98,46 @@ def test_start_up_says_when_no_credentials_are_found(tmp_path):
     assert "AWS_ACCESS_KEY_ID" in result.stderr, "the message says how to provide them"
 
 
-def test_web_identity_credentials_come_from_sts(tmp_path_factory, tmp_path):
-    """EKS IRSA's shape: a token file and a role, no keys; STS (the emulator's, moto's) issues the role's keys."""
+@contextlib.contextmanager
+def keyless_stack(tmp_path_factory, home, **credential_env):
+    """DynamoDB storage on a fresh emulator, with no keys in the configuration or the environment:
+    the credentials come from what `credential_env` sets up. Yields (emulator, stack)."""
     emulator = Emulator()
     try:
-        emulator.client("dynamodb").create_table(
-            TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-        token = tmp_path / "token"
-        token.write_text("eyJraWQiOiJ0ZXN0In0.eyJzdWIiOiJwb2QifQ.c2ln\n")
+        emulator.create_table()
         env = {"livestream_storage_backend": "dynamodb", "livestream_storage_dynamodb_table": TABLE,
                "livestream_aws_endpoint": emulator.endpoint, "livestream_aws_region": "us-east-1",
-               "aws_web_identity_token_file": str(token), "aws_role_arn": "arn:aws:iam::123456789012:role/livestreamd-pod",
-               "aws_role_session_name": "pod-1", "aws_access_key_id": "", "aws_secret_access_key": "", "home": str(tmp_path),
-               "aws_ec2_metadata_disabled": "true"}
+               "aws_access_key_id": "", "aws_secret_access_key": "", "home": str(home), "aws_ec2_metadata_disabled": "true", **credential_env}
         stack = start_stack(tmp_path_factory, **env)
         try:
-            created = requests.post(stack.url("/streams"), json={"name": "irsa"})
+            created = requests.post(stack.url("/streams"), json={"name": "keyless"})
             assert created.status_code == 200, created.text
-            item = emulator.client("dynamodb").get_item(TableName=TABLE, Key={"id": {"S": created.json()["id"]}})["Item"]
-            assert item["name"] == {"S": "irsa"}
-            log = stack.service_log.read_text()
-            assert "credentials_source=web identity" in log and "eyJraWQi" not in log
+            assert emulator.client("dynamodb").get_item(TableName=TABLE, Key={"id": {"S": created.json()["id"]}})["Item"]["name"] == {"S": "keyless"}
+            yield emulator, stack
         finally:
             assert stack.stop()[0] == 0
     finally:
         emulator.stop()
+
+
+def test_web_identity_credentials_come_from_sts(tmp_path_factory, tmp_path):
+    """EKS IRSA's shape: a token file and a role, no keys; STS (the emulator's, moto's) issues the role's keys."""
+    token = tmp_path / "token"
+    token.write_text("eyJraWQiOiJ0ZXN0In0.eyJzdWIiOiJwb2QifQ.c2ln\n")
+    with keyless_stack(tmp_path_factory, tmp_path, aws_web_identity_token_file=str(token), aws_role_session_name="pod-1",
+                       aws_role_arn="arn:aws:iam::123456789012:role/livestreamd-pod") as (emulator, stack):
+        log = stack.service_log.read_text()
+        assert "credentials_source=web identity" in log and "eyJraWQi" not in log
 
 
 def test_an_assume_role_profile_gets_the_roles_credentials_from_sts(tmp_path_factory, tmp_path):
     """A profile with role_arn + source_profile: STS AssumeRole (the emulator's, moto's), signed with the
     source profile's keys, issues the keys every later call is signed with."""
-    emulator = Emulator()
-    try:
-        emulator.client("dynamodb").create_table(
-            TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-        (tmp_path / "credentials").write_text("[base]\naws_access_key_id = AKIDBASEPROFILE\naws_secret_access_key = base-profile-secret\n")
-        (tmp_path / "config").write_text("[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/livestreamd\nsource_profile = base\n")
-        env = {"livestream_storage_backend": "dynamodb", "livestream_storage_dynamodb_table": TABLE,
-               "livestream_aws_endpoint": emulator.endpoint, "livestream_aws_region": "us-east-1",
-               "aws_shared_credentials_file": str(tmp_path / "credentials"), "aws_config_file": str(tmp_path / "config"),
-               "aws_profile": "deploy", "aws_access_key_id": "", "aws_secret_access_key": "", "home": str(tmp_path),
-               "aws_ec2_metadata_disabled": "true"}
-        stack = start_stack(tmp_path_factory, **env)
-        try:
-            created = requests.post(stack.url("/streams"), json={"name": "assumed"})
-            assert created.status_code == 200, created.text
-            assert emulator.client("dynamodb").get_item(TableName=TABLE, Key={"id": {"S": created.json()["id"]}})["Item"]["name"] == {"S": "assumed"}
-            assert emulator.actions(key="AKIDBASEPROFILE") == {"sts:AssumeRole"}, "the source keys only assume the role"
-            assert "dynamodb:PutItem" not in emulator.actions(key="AKIDBASEPROFILE") and "dynamodb:PutItem" in emulator.actions()
-            log = stack.service_log.read_text()
-            assert "credentials_source=shared credentials file" in log and "base-profile-secret" not in log
-        finally:
-            assert stack.stop()[0] == 0
-    finally:
-        emulator.stop()
+    (tmp_path / "credentials").write_text("[base]\naws_access_key_id = AKIDBASEPROFILE\naws_secret_access_key = base-profile-secret\n")
+    (tmp_path / "config").write_text("[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/livestreamd\nsource_profile = base\n")
+    with keyless_stack(tmp_path_factory, tmp_path, aws_shared_credentials_file=str(tmp_path / "credentials"),
+                       aws_config_file=str(tmp_path / "config"), aws_profile="deploy") as (emulator, stack):
+        assert emulator.actions(key="AKIDBASEPROFILE") == {"sts:AssumeRole"}, "the source keys only assume the role"
+        assert "dynamodb:PutItem" in emulator.actions()
+        log = stack.service_log.read_text()
+        assert "credentials_source=shared credentials file" in log and "base-profile-secret" not in log

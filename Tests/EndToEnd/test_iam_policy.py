@@ -33,9 +33,7 @@ def test_the_printed_policy_grants_every_call_of_a_streams_life(tmp_path_factory
     emulator = Emulator()
     stack = None
     try:
-        emulator.client("dynamodb").create_table(
-            TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        emulator.create_table()
         distribution = emulator.create_distribution()
         env = {k.lower(): v for k, v in {**emulator.env(), **emulator.cdn_env(distribution)}.items()}
         env.update(livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE)

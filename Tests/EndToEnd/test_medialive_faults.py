@@ -45,9 +45,7 @@ def faulty(tmp_path_factory):
 def lossy(tmp_path_factory):
     emulator = Emulator()
     proxy = FaultProxy(emulator.endpoint)
-    emulator.client("dynamodb").create_table(
-        TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    emulator.create_table()
     distribution = emulator.create_distribution()
     env = {k.lower(): v for k, v in {**emulator.env(endpoint=proxy.endpoint), **emulator.cdn_env(distribution)}.items()}
     env.update(livestream_storage_backend="dynamodb", livestream_storage_dynamodb_table=TABLE,

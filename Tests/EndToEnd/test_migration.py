@@ -25,9 +25,7 @@ LEGACY_CLEANUP_ID = uuid.uuid4().hex
 def old(tmp_path_factory):
     """livestreamd with DynamoDB storage and MediaLive media on the emulator that also holds the old deployment's state."""
     def create_table(emulator):
-        emulator.client("dynamodb").create_table(
-            TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        emulator.create_table()
         # An earlier livestreamd kept its cleanup journal as one item of the shared table.
         leftover = {"id": LEGACY_CLEANUP_ID, "owner": "medialive", "stream_id": uuid.uuid4().hex, "created_at": 1, "attempts": 0,
                     "work": [{"kind": "package_channel", "id": "gone-long-ago"}]}
