@@ -86,6 +86,7 @@ public struct MediaLivePipeline: MediaPipeline {
         let resourceDescription = description.isEmpty || !settings.namesFromStream ? "livestreamd stream \(streamId)" : description
         let startedAt = now()
         let storeBy = startedAt + settings.createTimeoutSeconds
+        let judgeAfter = storeBy + settings.createTimeoutSeconds  // the record write has had its time too
         // Write-ahead: everything this create may build, found by id or tag, noted before the first call.
         // Kept until the record is stored (`created`); torn down by the maintenance work if it never is.
         var aheadSteps: [Teardown.Step] = [
@@ -93,7 +94,7 @@ public struct MediaLivePipeline: MediaPipeline {
         ]
         var note = PendingCleanup(
             owner: MediaLivePipeline.owner, streamId: streamId,
-            work: Teardown(steps: aheadSteps, unlessStoredAfter: storeBy + settings.createTimeoutSeconds).jsonValue, createdAt: startedAt)
+            work: Teardown(steps: aheadSteps, unlessStoredAfter: judgeAfter).jsonValue, createdAt: startedAt)
         do {
             try journal.save(note)
         } catch {
@@ -118,7 +119,7 @@ public struct MediaLivePipeline: MediaPipeline {
 
             operation = "PutParameter"
             aheadSteps.append(.parameters(names: parameters))
-            note.work = Teardown(steps: aheadSteps, unlessStoredAfter: storeBy + settings.createTimeoutSeconds).jsonValue
+            note.work = Teardown(steps: aheadSteps, unlessStoredAfter: judgeAfter).jsonValue
             try journal.save(note)
             built.steps.insert(.parameters(names: parameters), at: 0)
             for (endpoint, name) in zip(ingest, parameters) {
