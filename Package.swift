@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "LogOutputTests", dependencies: ["LogOutput", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "LivestreamCoreTests", dependencies: ["LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "LivestreamCoreTests", dependencies: ["LivestreamCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "LivestreamAPITests", dependencies: ["LivestreamAPI", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "FileStorageTests", dependencies: ["FileStorage", "LivestreamCore", "StoreHammer"], swiftSettings: strict),
         .testTarget(name: "FileArchiveTests", dependencies: ["FileArchive", "LivestreamCore"], swiftSettings: strict),

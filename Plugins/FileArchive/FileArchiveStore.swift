@@ -11,12 +11,17 @@ public struct FileArchiveStore: ArchiveStore {
     /// Absolute archive directory, without a trailing slash.
     public let directory: String
 
-    public init(directory: String) throws {
+    /// - Parameter create: create the directory if needed; false: only check that it could be (`check-config`).
+    public init(directory: String, create: Bool = true) throws {
         let absolute = FileArchiveStore.absolute(directory)
-        do {
-            try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
-        } catch {
-            throw ConfigurationError("cannot create the archive directory \(absolute): \(error.localizedDescription)")
+        if create {
+            do {
+                try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+            } catch {
+                throw ConfigurationError("cannot create the archive directory \(absolute): \(error.localizedDescription)")
+            }
+        } else if let problem = DirectoryCheck.problem(absolute, what: "the archive directory") {
+            throw ConfigurationError(problem)
         }
         self.directory = absolute
     }
@@ -123,7 +128,7 @@ public enum FileArchivePlugin {
 
     public static func register(in registry: inout PluginRegistry) {
         registry.registerArchive("file", summary: "session folders in a local directory served by nginx", options: options) { context in
-            try FileArchiveStore(directory: try context.configuration.requiredString("archive.file.directory"))
+            try FileArchiveStore(directory: try context.configuration.requiredString("archive.file.directory"), create: !context.checkOnly)
         }
     }
 }

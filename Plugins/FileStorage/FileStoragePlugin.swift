@@ -8,7 +8,12 @@ public enum FileStoragePlugin {
 
     public static func register(in registry: inout PluginRegistry) {
         registry.registerStorage("file", summary: "one JSON document per stream in a directory (atomic replace, flock compare-and-set)", options: options) { context in
-            try FileStreamStore(directory: try context.configuration.requiredString("storage.file.directory"), logger: context.logger)
+            let directory = try context.configuration.requiredString("storage.file.directory")
+            if context.checkOnly {
+                if let problem = DirectoryCheck.problem(directory, what: "the storage directory") { throw ConfigurationError(problem) }
+                return MemoryStreamStore()
+            }
+            return try FileStreamStore(directory: directory, logger: context.logger)
         }
     }
 }

@@ -6,6 +6,7 @@ struct CommandLineOptions {
         case plugins
         case storageCopy = "storage copy"
         case iamPolicy = "iam-policy"
+        case version = "--version"
         case help
     }
 
@@ -23,7 +24,9 @@ struct CommandLineOptions {
                livestreamd storage copy --from CONFIG_A --to CONFIG_B
 
           serve          run the FastCGI service (default)
-          check-config   resolve the configuration, build the plugins, print the settings (secrets masked)
+          --version      print the version
+          check-config   check the configuration as serve would (every problem at once, nothing created
+                         or changed), then print the settings (secrets masked); exit 2 on a problem
           plugins        list the plugins of every seam and their options
           iam-policy     print the least-privilege IAM policies of the configured AWS backends
                          (JSON: livestreamd's own, and the MediaLive role's with its trust policy)

@@ -7,6 +7,9 @@ import Logging
 
 /// Start-up, serving and shutdown of the service.
 enum Service {
+    /// The release; `make install` and the package carry it.
+    static let version = "0.13.0"
+
     static func main() -> Int32 {
         let environment = ProcessInfo.processInfo.environment
         let options: CommandLineOptions
@@ -20,6 +23,9 @@ enum Service {
         switch options.command {
         case .help:
             print(CommandLineOptions.usage)
+            return 0
+        case .version:
+            print("livestreamd \(Service.version)")
             return 0
         case .plugins:
             print(describe(registry))
@@ -65,9 +71,14 @@ enum Service {
         LoggingSystem.bootstrap { LineLogHandler(label: $0) }
         let logger = Logger(label: "livestreamd")
 
+        let problems = ServiceOptions.problems(configuration)
+        if !problems.isEmpty {
+            for problem in problems { logger.critical("cannot start: \(problem)") }
+            return 2
+        }
         let backends: Backends
         do {
-            backends = try registry.build(configuration: configuration, logger: logger)
+            backends = try registry.build(configuration: configuration, logger: logger, checkOnly: options.command == .checkConfig)
         } catch {
             logger.critical("cannot start: \(error)")
             return 2
@@ -104,11 +115,7 @@ enum Service {
             (listener, predecessor) = (inherited.listener, inherited.channel)
         } else if let activated = systemdSocket(environment: environment) {
             listener = .inherited(fd: activated)
-        } else if let path = configuration.string("server.socket"), !path.isEmpty {
-            guard let mode = UInt32(configuration.string("server.socket_mode") ?? "0660", radix: 8), mode <= 0o777 else {
-                logger.critical("cannot start: server.socket_mode must be octal permissions such as 0660")
-                return 2
-            }
+        } else if let path = configuration.string("server.socket"), !path.isEmpty, let mode = ServiceOptions.socketMode(configuration) {
             listener = .unixSocket(path: path, mode: mode)
         } else {
             listener = .inherited(fd: 0)

@@ -1,3 +1,4 @@
+import Foundation
 import LivestreamCore
 
 /// The service's own configuration keys (plugins declare theirs when they register).
@@ -17,4 +18,28 @@ enum ServiceOptions {
         ConfigOption("log.file", .string, default: nil, help: "file the log is appended to (reopened on SIGHUP, for logrotate); unset = standard error"),
         ConfigOption("log.level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: "info", help: "least severe log level written to stderr"),
     ]
+
+    /// What `serve` would refuse in the service's own settings (every problem, one line each).
+    static func problems(_ configuration: Configuration) -> [String] {
+        var found: [String] = []
+        if socketMode(configuration) == nil {
+            found.append("server.socket_mode must be octal permissions such as 0660 (is '\(configuration.string("server.socket_mode") ?? "")')")
+        }
+        if let path = configuration.string("server.socket"), !path.isEmpty {
+            let folder = (path as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                found.append("server.socket \(path): the directory \(folder) does not exist (systemd's RuntimeDirectory= makes it)")
+            } else if access(folder.isEmpty ? "." : folder, W_OK | X_OK) != 0 {
+                found.append("server.socket \(path): the directory \(folder) is not writable by this user")
+            }
+        }
+        return found
+    }
+
+    /// `server.socket_mode` as permission bits; nil when it is not octal up to 0777.
+    static func socketMode(_ configuration: Configuration) -> UInt32? {
+        guard let mode = UInt32(configuration.string("server.socket_mode") ?? "0660", radix: 8), mode <= 0o777 else { return nil }
+        return mode
+    }
 }

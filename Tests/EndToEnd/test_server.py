@@ -191,3 +191,33 @@ def test_an_archive_bucket_with_dots_is_refused_at_start_up(tmp_path):
     result = subprocess.run([binary(), "check-config"], env=env, capture_output=True, text=True, timeout=20)
     assert result.returncode == 2 and "has dots" in result.stderr, result.stderr
 
+
+
+def test_check_config_changes_nothing_and_refuses_what_serve_would(tmp_path):
+    def check(**settings):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESTREAM_")}
+        env.update({k.upper(): v for k, v in settings.items()}, HOME=str(tmp_path))
+        return subprocess.run([binary(), "check-config"], env=env, capture_output=True, text=True, timeout=30)
+
+    fresh = tmp_path / "not-yet"
+    ok = check(livestream_storage_file_directory=str(fresh / "streams"), livestream_archive_file_directory=str(fresh / "archive"),
+               livestream_server_socket=str(tmp_path / "api.sock"))
+    assert ok.returncode == 0, ok.stderr
+    assert "storage.file.directory = " + str(fresh / "streams") in ok.stdout
+    assert not fresh.exists() and not (tmp_path / "api.sock").exists(), "check-config created nothing"
+
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    refused = check(livestream_server_socket="/nonexistent/api.sock", livestream_server_socket_mode="0999",
+                    livestream_archive_file_directory=str(tmp_path / "archive"), livestream_storage_file_directory=str(locked / "streams"))
+    assert refused.returncode == 2
+    assert "server.socket_mode must be octal" in refused.stderr and "the directory /nonexistent does not exist" in refused.stderr
+    if os.geteuid() != 0:  # root writes anywhere
+        assert "storage directory" in check(livestream_storage_file_directory=str(locked / "streams")).stderr
+
+    misspelt = check(livestream_storge_backend="dynamodb", livestream_server_workers="0")
+    assert misspelt.returncode == 2
+    assert "did you mean LIVESTREAM_STORAGE_BACKEND?" in misspelt.stderr and "server.workers must be an integer" in misspelt.stderr
+
+    version = subprocess.run([binary(), "--version"], capture_output=True, text=True, timeout=10)
+    assert version.returncode == 0 and version.stdout.startswith("livestreamd ")

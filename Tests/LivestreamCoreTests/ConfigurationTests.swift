@@ -1,5 +1,6 @@
 import LivestreamCore
 import Logging
+import TestSupport
 import Testing
 
 struct ConfigurationTests {
@@ -36,6 +37,24 @@ struct ConfigurationTests {
             let message = (error as? ConfigurationError)?.message ?? ""
             return message.contains("'storage.file.dir'") && message.contains("storage.file.directory") && message.contains("storage.backend")
         }
+    }
+
+    @Test func everyProblemIsReportedAtOnceAndMisspeltVariablesAreRefused() {
+        let environment = ["LIVESTREAM_STORGE_BACKEND": "dynamodb", "LIVESTREAM_SERVER_WORKERS": "0", "LIVESTREAM_CONFIG": "/etc/x.json", "PATH": "/bin"]
+        #expect {
+            try Configuration(options: Self.options, file: ["storage": ["backend": "tape"], "volume": 11], environment: environment)
+        } throws: { error in
+            let lines = "\(error)".split(separator: "\n").map(String.init)
+            return lines.count == 4 && lines.contains("unknown configuration key 'volume'")
+                && lines.contains("unknown environment variable LIVESTREAM_STORGE_BACKEND; did you mean LIVESTREAM_STORAGE_BACKEND?")
+                && lines.contains { $0.hasPrefix("server.workers must be an integer") } && lines.contains { $0.hasPrefix("storage.backend is 'tape'") }
+        }
+    }
+
+    @Test func aBrokenFileIsPlacedByLineAndColumn() throws {
+        let folder = TemporaryFolder(prefix: "config")
+        let path = try folder.write("{\n  \"server\": {\n    \"workers\": 8,,\n  }\n}\n", "bad.json")
+        #expect { try Configuration.load(path: path, options: Self.options, environment: [:]) } throws: { "\($0)".hasSuffix("at line 3, column 18") }
     }
 
     @Test func badValuesNameTheKey() {

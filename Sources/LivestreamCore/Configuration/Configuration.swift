@@ -15,6 +15,9 @@ public struct Configuration: Sendable {
     private let options: [String: ConfigOption]
 
     /// Resolves the options.
+    ///
+    /// Every problem is reported at once (one line each): unknown keys in the file, unknown
+    /// `LIVESTREAM_*` variables (a misspelt override must not be ignored), and bad values.
     /// - Parameters:
     ///   - options: every known key (core and all registered plugins).
     ///   - file: the parsed configuration file (nested objects with dotted paths), if any.
@@ -22,31 +25,56 @@ public struct Configuration: Sendable {
     public init(options: [ConfigOption], file: JSONValue? = nil, environment: [String: String] = [:]) throws(ConfigurationError) {
         var byKey: [String: ConfigOption] = [:]
         for option in options { byKey[option.key] = option }
+        var problems: [String] = []
         var fileValues: [String: JSONValue] = [:]
         if let file {
             guard case .object = file else { throw ConfigurationError("the configuration file must hold a JSON object") }
             Configuration.flatten(file, prefix: "", into: &fileValues)
         }
-        let unknown = fileValues.keys.filter { byKey[$0] == nil }.sorted()
-        if let first = unknown.first {
-            let section = first.split(separator: ".").first.map(String.init) ?? first
+        for key in fileValues.keys.sorted() where byKey[key] == nil {
+            let section = key.split(separator: ".").first.map(String.init) ?? key
             let known = byKey.keys.filter { $0.hasPrefix(section + ".") }.sorted()
-            throw ConfigurationError(
-                "unknown configuration key \(unknown.map { "'\($0)'" }.joined(separator: ", "))"
-                    + (known.isEmpty ? "" : "; keys under '\(section)': \(known.joined(separator: ", "))"))
+            problems.append("unknown configuration key '\(key)'" + (known.isEmpty ? "" : "; keys under '\(section)': \(known.joined(separator: ", "))"))
+        }
+        let variables = Set(options.map(\.environmentVariable)).union(Configuration.otherVariables)
+        for name in environment.keys.sorted() where name.hasPrefix("LIVESTREAM_") && !variables.contains(name) {
+            let closest = variables.min { Configuration.distance(name, $0) < Configuration.distance(name, $1) }
+            problems.append("unknown environment variable \(name)" + (closest.map { "; did you mean \($0)?" } ?? ""))
         }
         var resolved: [String: Value] = [:]
         for option in options {
-            if let text = environment[option.environmentVariable] {
-                resolved[option.key] = try Configuration.check(text: text, option: option, source: option.environmentVariable)
-            } else if let value = fileValues[option.key] {
-                resolved[option.key] = try Configuration.check(json: value, option: option)
-            } else if let text = option.defaultValue {
-                resolved[option.key] = try Configuration.check(text: text, option: option, source: "default")
+            do {
+                if let text = environment[option.environmentVariable] {
+                    resolved[option.key] = try Configuration.check(text: text, option: option, source: option.environmentVariable)
+                } else if let value = fileValues[option.key] {
+                    resolved[option.key] = try Configuration.check(json: value, option: option)
+                } else if let text = option.defaultValue {
+                    resolved[option.key] = try Configuration.check(text: text, option: option, source: "default")
+                }
+            } catch {
+                problems.append(error.message)
             }
         }
+        guard problems.isEmpty else { throw ConfigurationError(problems.joined(separator: "\n")) }
         self.values = resolved
         self.options = byKey
+    }
+
+    /// `LIVESTREAM_*` variables that are not option overrides.
+    static let otherVariables: Set<String> = ["LIVESTREAM_CONFIG"]
+
+    /// Edit distance, for "did you mean".
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, y) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 
     /// Reads and resolves a configuration file (nil path = defaults and environment only).
@@ -57,11 +85,20 @@ public struct Configuration: Sendable {
         }
         let json: JSONValue
         do {
-            json = try JSONValue.parse(data)
+            json = try JSONValue.parse(Array(data))
         } catch {
-            throw ConfigurationError("configuration file \(path) is not valid JSON: \(error)")
+            let (line, column) = Configuration.position(of: error.offset, in: Array(data))
+            throw ConfigurationError("configuration file \(path) is not valid JSON: \(error.reason) at line \(line), column \(column)")
         }
         return try Configuration(options: options, file: json, environment: environment)
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    static func position(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
+        let before = bytes.prefix(max(0, min(offset, bytes.count)))
+        let line = before.count { $0 == UInt8(ascii: "\n") } + 1
+        let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        return (line, String(decoding: before[lineStart...], as: UTF8.self).count + 1)
     }
 
     /// The value of a string or choice key, or nil when unset.

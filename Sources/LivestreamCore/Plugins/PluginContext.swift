@@ -11,11 +11,15 @@ public struct PluginContext: Sendable {
     public let backends: [PluginSeam: String]
     public let store: (any StreamStore)?
     public let archive: (any ArchiveStore)?
+    /// `livestreamd check-config`: check everything the plugin needs, change nothing (create no
+    /// directory, start no thread); the plugin may return a stand-in that is never used.
+    public let checkOnly: Bool
 
     public init(
         configuration: Configuration, logger: Logger, backends: [PluginSeam: String],
-        store: (any StreamStore)? = nil, archive: (any ArchiveStore)? = nil
+        store: (any StreamStore)? = nil, archive: (any ArchiveStore)? = nil, checkOnly: Bool = false
     ) {
+        self.checkOnly = checkOnly
         self.configuration = configuration
         self.logger = logger
         self.backends = backends

@@ -105,13 +105,14 @@ public struct PluginRegistry: Sendable {
     }
 
     /// Builds the chosen plugin of every seam.
-    public func build(configuration: Configuration, logger: Logger) throws -> Backends {
+    /// - Parameter checkOnly: check, change nothing (`PluginContext.checkOnly`).
+    public func build(configuration: Configuration, logger: Logger, checkOnly: Bool = false) throws -> Backends {
         var backends: [PluginSeam: String] = [:]
         for seam in PluginSeam.allCases {
             backends[seam] = configuration.string("\(seam.rawValue).backend") ?? seam.defaultBackend
         }
         func context(store: (any StreamStore)? = nil, archive: (any ArchiveStore)? = nil) -> PluginContext {
-            PluginContext(configuration: configuration, logger: logger, backends: backends, store: store, archive: archive)
+            PluginContext(configuration: configuration, logger: logger, backends: backends, store: store, archive: archive, checkOnly: checkOnly)
         }
         func make<T>(_ seam: PluginSeam, _ factories: [String: @Sendable (PluginContext) throws -> T], _ ctx: PluginContext) throws -> T {
             let name = backends[seam]!
