@@ -3,8 +3,12 @@
 #   make test   set up what is missing, build, run every test
 #   make bench  the benchmark (prints figures; not a test)
 #   make aws-emulator PORT=N  the AWS emulator of the tests, on 127.0.0.1:N
+#   make install [PREFIX=/usr/local] [DESTDIR=]  binary, archiver, units, sample config (scripts/install.sh)
 
-.PHONY: run test setup setup-test build release unit e2e bench clean aws-emulator
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: run test setup setup-test build release unit e2e bench clean aws-emulator install
 
 run: setup release
 	scripts/run-local.sh
@@ -40,3 +44,6 @@ clean:
 aws-emulator:
 	@test -n "$(PORT)" || { echo "usage: make aws-emulator PORT=N"; exit 2; }
 	python3 Tests/AWSEmulator/aws_emulator.py --port $(PORT)
+
+install:
+	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" scripts/install.sh

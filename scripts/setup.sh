@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs what livestreamd needs on Debian (only what is missing).
 set -eu
-packages="libfcgi-dev nginx libnginx-mod-rtmp ffmpeg spawn-fcgi curl"
-[ "${1:-}" = "--test" ] && packages="$packages wrk strace"
+# libcurl4-openssl-dev: the static release build (make install) links libcurl itself.
+packages="libfcgi-dev libcurl4-openssl-dev nginx libnginx-mod-rtmp ffmpeg spawn-fcgi curl"
+# systemd: systemd-analyze checks the installed units.
+[ "${1:-}" = "--test" ] && packages="$packages wrk strace systemd"
 missing=""
 for package in $packages; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

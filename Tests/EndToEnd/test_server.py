@@ -221,3 +221,17 @@ def test_check_config_changes_nothing_and_refuses_what_serve_would(tmp_path):
 
     version = subprocess.run([binary(), "--version"], capture_output=True, text=True, timeout=10)
     assert version.returncode == 0 and version.stdout.startswith("livestreamd ")
+
+
+def test_nginx_answers_in_the_apis_shape_while_livestreamd_is_down(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    try:
+        assert stack.stop_service()[0] == 0
+        down = requests.get(stack.url("/streams"))
+        assert down.status_code == 502 and down.headers["Content-Type"] == "application/json"
+        assert down.json()["code"] == "service_unreachable" and down.headers["Access-Control-Allow-Origin"] == "*"
+        stack.start_service()
+        stack.wait_ready()
+        assert requests.get(stack.url("/streams")).status_code == 200
+    finally:
+        stack.stop()

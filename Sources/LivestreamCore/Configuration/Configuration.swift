@@ -146,9 +146,10 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// Object members named `//...` are comments (JSON has none of its own).
     private static func flatten(_ value: JSONValue, prefix: String, into result: inout [String: JSONValue]) {
         if case .object(let members) = value {
-            for (name, member) in members {
+            for (name, member) in members where !name.hasPrefix("//") {
                 flatten(member, prefix: prefix.isEmpty ? name : prefix + "." + name, into: &result)
             }
         } else {

@@ -1,0 +1,74 @@
+"""`make install` as a package build stages it: a binary that needs no Swift toolchain, units systemd accepts,
+a configuration made for this host."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stack import REPO
+
+pytestmark = pytest.mark.install
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stage")
+    subprocess.run(["make", "install", "PREFIX=/usr", f"DESTDIR={root}"], cwd=REPO, check=True, capture_output=True, timeout=1800)
+    return root
+
+
+def test_the_binary_runs_without_the_swift_toolchain(staged):
+    binary = staged / "usr/bin/livestreamd"
+    libraries = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
+    toolchain = Path(shutil.which("swift")).resolve().parent.parent
+    assert str(toolchain) not in libraries, libraries
+    assert "libswift" not in libraries and "libFoundation" not in libraries and "libdispatch" not in libraries, libraries
+    # Without the toolchain's libraries reachable at all.
+    env = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": ""}
+    version = subprocess.run([str(binary), "--version"], env=env, capture_output=True, text=True, timeout=10)
+    assert version.returncode == 0 and version.stdout.startswith("livestreamd "), version.stderr
+
+
+def test_units_and_files_are_where_systemd_and_nginx_look(staged):
+    for path in ["usr/lib/livestreamd/archiver.sh", "usr/share/livestreamd/nginx/livestreamd-rtmp.conf.in", "usr/lib/sysusers.d/livestreamd.conf",
+                 "usr/share/doc/livestreamd/README.md", "usr/share/doc/livestreamd/docs/API.md"]:
+        assert (staged / path).is_file(), path
+    assert os.access(staged / "usr/lib/livestreamd/archiver.sh", os.X_OK)
+    service = (staged / "usr/lib/systemd/system/livestreamd.service").read_text()
+    socket = (staged / "usr/lib/systemd/system/livestreamd.socket").read_text()
+    assert "ExecStart=/usr/bin/livestreamd serve --config /etc/livestreamd/livestreamd.json" in service
+    for hardening in ["User=livestreamd", "UMask=0002", "ProtectSystem=strict", "NoNewPrivileges=yes", "StateDirectory=livestreamd", "RuntimeDirectory=livestreamd"]:
+        assert hardening in service
+    assert "SocketGroup=www-data" in socket and "SocketMode=0660" in socket
+    assert "m www-data livestreamd" in (staged / "usr/lib/sysusers.d/livestreamd.conf").read_text()
+
+def test_systemd_accepts_the_units(tmp_path):
+    # Installed for real under a temporary prefix, so that ExecStart names an executable systemd can check.
+    subprocess.run(["scripts/install.sh"], cwd=REPO, check=True, capture_output=True, timeout=1800,
+                   env=dict(os.environ, PREFIX=str(tmp_path / "usr"), SYSCONFDIR=str(tmp_path / "etc")))
+    units = tmp_path / "usr/lib/systemd/system"
+    verified = subprocess.run(["systemd-analyze", "verify", str(units / "livestreamd.socket"), str(units / "livestreamd.service")],
+                              capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0 and not verified.stderr.strip(), verified.stderr
+
+
+def test_the_sample_configuration_is_valid_and_its_secrets_are_this_hosts(staged, tmp_path_factory):
+    config = staged / "etc/livestreamd/livestreamd.json"
+    assert config.stat().st_mode & 0o777 == 0o640
+    document = json.loads(config.read_text())
+    token, internal = document["server"]["api_tokens"][0], document["media"]["local"]["internal_token"]
+    assert len(token) == 32 and len(internal) == 32 and token != internal and "@" not in config.read_text()
+    # A second install keeps the configuration (and its tokens).
+    again = tmp_path_factory.mktemp("again")
+    (again / "etc/livestreamd").mkdir(parents=True)
+    (again / "etc/livestreamd/livestreamd.json").write_text(config.read_text())
+    subprocess.run(["make", "install", "PREFIX=/usr", f"DESTDIR={again}"], cwd=REPO, check=True, capture_output=True, timeout=1800)
+    assert (again / "etc/livestreamd/livestreamd.json").read_text() == config.read_text()
+    # The service accepts it as written (directories under /var/lib need not exist to check).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESTREAM_")}
+    checked = subprocess.run([str(staged / "usr/bin/livestreamd"), "check-config", "--config", str(config)], env=env, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    assert "server.api_tokens = <redacted>" in checked.stdout and token not in checked.stdout + checked.stderr
