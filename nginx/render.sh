@@ -1,6 +1,7 @@
 #!/bin/sh
-# Renders the standalone nginx configuration and the livestreamd snippets into RUNDIR.
-#   nginx/render.sh RUNDIR
+# Renders the standalone nginx configuration and the livestreamd snippets into RUNDIR
+# (for `make run` and the tests; behind your own nginx, use `livestreamd nginx-config`).
+#   nginx/render.sh RUNDIR   (LIVESTREAMD_BIN: the binary; default: the debug build)
 # Settings come from the environment (defaults = `make run`):
 #   HTTP_PORT=8080 INTERNAL_PORT=8081 RTMP_PORT=1935 RTMP_LISTEN=127.0.0.1:$RTMP_PORT
 #   SOCKET=RUNDIR/livestreamd.sock HLS_DIR=RUNDIR/hls ARCHIVE_DIR=var/archive
@@ -27,22 +28,26 @@ if [ -n "${INTERNAL_TOKEN:-}" ]; then
 elif [ ! -s "$TOKEN_FILE" ]; then
     od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$TOKEN_FILE"
 fi
-INTERNAL_TOKEN=$(cat "$TOKEN_FILE")
 chmod 0640 "$TOKEN_FILE"
 umask 022
 # Workers write HLS and run the archiver: as root they would run as nobody, so keep the invoking user.
 if [ "$(id -u)" = 0 ]; then user_directive="user root;"; else user_directive=""; fi
-render() {
-    sed -e "s|@RUNDIR@|$rundir|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
-        -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@INTERNAL_PORT@|$INTERNAL_PORT|g" \
-        -e "s|@RTMP_PORT@|$RTMP_PORT|g" -e "s|@RTMP_LISTEN@|$RTMP_LISTEN|g" \
-        -e "s|@SOCKET@|$SOCKET|g" -e "s|@HLS_DIR@|$HLS_DIR|g" -e "s|@ARCHIVE_DIR@|$ARCHIVE_DIR|g" \
-        -e "s|@INGEST_APP@|$INGEST_APP|g" -e "s|@API_PREFIX@|$API_PREFIX|g" \
-        -e "s|@ARCHIVER@|$here/archiver.sh|g" -e "s|@INTERNAL_TOKEN@|$INTERNAL_TOKEN|g" -e "s|@TOKEN_FILE@|$TOKEN_FILE|g" "$1" > "$2"
-    chmod 0600 "$2"
-}
-render "$here/nginx.conf.in" "$rundir/nginx.conf"
-for part in rtmp http locations; do
-    render "$here/snippets/livestreamd-$part.conf.in" "$rundir/livestreamd-$part.conf"
-done
+# The standalone nginx.conf (make run, the tests) is rendered here; the three snippets come from
+# livestreamd itself (`livestreamd nginx-config`), from these settings given as its configuration.
+sed -e "s|@RUNDIR@|$rundir|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+    "$here/nginx.conf.in" > "$rundir/nginx.conf"
+chmod 0600 "$rundir/nginx.conf"
+bin=${LIVESTREAMD_BIN:-$(cd "$here/.." && swift build --show-bin-path)/livestreamd}
+LIVESTREAM_SERVER_SOCKET=$SOCKET \
+LIVESTREAM_SERVER_API_PREFIX=$API_PREFIX \
+LIVESTREAM_MEDIA_LOCAL_CONTROL_URL=http://127.0.0.1:$INTERNAL_PORT/control \
+LIVESTREAM_MEDIA_LOCAL_STAT_URL=http://127.0.0.1:$INTERNAL_PORT/stat \
+LIVESTREAM_MEDIA_LOCAL_RTMP_LISTEN=$RTMP_LISTEN \
+LIVESTREAM_MEDIA_LOCAL_INGEST_APP=$INGEST_APP \
+LIVESTREAM_MEDIA_LOCAL_HLS_DIRECTORY=$HLS_DIR \
+LIVESTREAM_ARCHIVE_FILE_DIRECTORY=$ARCHIVE_DIR \
+LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN_FILE=$TOKEN_FILE \
+LIVESTREAM_MEDIA_LOCAL_ARCHIVER=$here/archiver.sh \
+LIVESTREAM_MEDIA_LOCAL_ARCHIVER_LOG=$rundir/logs/archiver.log \
+    "$bin" nginx-config --out "$rundir" >/dev/null
 echo "$rundir/nginx.conf"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make install`: the release binary (Swift standard library linked in: no toolchain needed on
-# the host), the archiver, nginx snippet templates, systemd units, the user and group (sysusers.d),
-# a sample configuration (never overwritten) and the documentation.
+# the host; it writes nginx's snippets itself: livestreamd nginx-config), the archiver, systemd
+# units, the user and group (sysusers.d), a sample configuration and internal token file (never
+# overwritten) and the documentation.
 #   PREFIX=/usr/local DESTDIR= NGINX_USER=www-data NGINX_GROUP=$NGINX_USER SYSCONFDIR=/etc
 set -eu
 cd "$(dirname "$0")/.."
@@ -12,7 +13,6 @@ NGINX_GROUP=${NGINX_GROUP:-$NGINX_USER}
 SYSCONFDIR=${SYSCONFDIR:-/etc}
 BINDIR=$PREFIX/bin
 LIBDIR=$PREFIX/lib/livestreamd
-SHAREDIR=$PREFIX/share/livestreamd
 DOCDIR=$PREFIX/share/doc/livestreamd
 UNITDIR=$PREFIX/lib/systemd/system
 SYSUSERSDIR=$PREFIX/lib/sysusers.d
@@ -28,9 +28,6 @@ secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 
 install -D -m 0755 "$bin" "$DESTDIR$BINDIR/livestreamd"
 install -D -m 0755 nginx/archiver.sh "$DESTDIR$LIBDIR/archiver.sh"
-for part in rtmp http locations; do
-    install -D -m 0644 "nginx/snippets/livestreamd-$part.conf.in" "$DESTDIR$SHAREDIR/nginx/livestreamd-$part.conf.in"
-done
 mkdir -p "$DESTDIR$UNITDIR" "$DESTDIR$SYSUSERSDIR" "$DESTDIR$DOCDIR/docs"
 render packaging/livestreamd.service.in > "$DESTDIR$UNITDIR/livestreamd.service"
 render packaging/livestreamd.socket.in > "$DESTDIR$UNITDIR/livestreamd.socket"
@@ -39,16 +36,19 @@ chmod 0644 "$DESTDIR$UNITDIR/livestreamd.service" "$DESTDIR$UNITDIR/livestreamd.
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
 install -m 0644 docs/*.md "$DESTDIR$DOCDIR/docs/"
 
-config="$DESTDIR$SYSCONFDIR/livestreamd/livestreamd.json"
-if [ ! -e "$config" ]; then
-    mkdir -p "$(dirname "$config")"
-    # The API token and the nginx <-> livestreamd secret are made here, once: never a shared default.
-    (umask 027 && render packaging/livestreamd.json.in | sed -e "s|@API_TOKEN@|$(secret)|" -e "s|@INTERNAL_TOKEN@|$(secret)|" > "$config")
-    if [ -z "$DESTDIR" ] && getent group livestreamd >/dev/null; then chgrp livestreamd "$config"; fi
-    echo "wrote $config (API token and internal token made for this host)"
-else
-    echo "kept $config"
-fi
+etc="$DESTDIR$SYSCONFDIR/livestreamd"
+mkdir -p "$etc"
+# The API token and the nginx <-> livestreamd secret are made here, once: never a shared default.
+# The internal token lives in a file nginx's archiver (group livestreamd) can read.
+for made in internal.token livestreamd.json; do
+    if [ -e "$etc/$made" ]; then echo "kept $etc/$made"; continue; fi
+    case $made in
+        internal.token) (umask 027 && secret > "$etc/$made") ;;
+        livestreamd.json) (umask 027 && render packaging/livestreamd.json.in | sed -e "s|@API_TOKEN@|$(secret)|" -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" > "$etc/$made") ;;
+    esac
+    if [ -z "$DESTDIR" ] && getent group livestreamd >/dev/null; then chgrp livestreamd "$etc/$made"; fi
+    echo "wrote $etc/$made"
+done
 
 if [ -z "$DESTDIR" ]; then
     cat <<NEXT
@@ -56,6 +56,8 @@ installed livestreamd $("$BINDIR/livestreamd" --version | cut -d' ' -f2) under $
   systemd-sysusers                      # user and group livestreamd; $NGINX_USER joins the group
   systemctl daemon-reload
   systemctl enable --now livestreamd.socket livestreamd.service
+  livestreamd nginx-config --config $SYSCONFDIR/livestreamd/livestreamd.json --out /etc/nginx/livestreamd
+                                        # then include the three snippets (README: Behind your own nginx)
   systemctl restart nginx               # $NGINX_USER's new group applies to new workers
 NEXT
 fi

@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 bin="$(swift build -c release --show-bin-path)/livestreamd"
 rundir="$(pwd)/var/run"
-nginx/render.sh "$rundir" >/dev/null
+LIVESTREAMD_BIN=$bin nginx/render.sh "$rundir" >/dev/null
 socket="$rundir/livestreamd.sock"
 # The secret render.sh put in the nginx snippets; livestreamd checks it on every hook call.
 LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN=$(cat "$rundir/internal.token")

@@ -201,7 +201,7 @@ public enum LocalMediaPlugin {
         ConfigOption("media.local.hls_url", .string, default: "http://127.0.0.1:8080/hls", help: "base URL of the live HLS folders"),
         ConfigOption(
             "media.local.hls_directory", .string, default: "var/run/hls",
-            help: "nginx-rtmp's hls_path (render.sh's HLS_DIR): stop ends the playlists there (#EXT-X-ENDLIST), delete removes the folders"),
+            help: "nginx-rtmp's hls_path (in the snippets livestreamd nginx-config writes): stop ends the playlists there (#EXT-X-ENDLIST), delete removes the folders"),
         ConfigOption("media.local.control_url", .string, default: "http://127.0.0.1:8081/control", help: "nginx-rtmp rtmp_control base (loopback listener)"),
         ConfigOption(
             "media.local.stat_url", .string, default: "http://127.0.0.1:8081/stat",
@@ -211,8 +211,34 @@ public enum LocalMediaPlugin {
             help: "how long the live HLS folders of a stopped stream stay after their last write (then the background round removes them)"),
         ConfigOption(
             "media.local.internal_token", .string, default: nil,
-            help: "secret shared with the rendered nginx snippets (nginx/render.sh's INTERNAL_TOKEN, RUNDIR/internal.token): hooks, the HLS relay and rtmp_control carry it; unset = any local process may call them", isSecret: true),
+            help: "secret shared with the nginx snippets: hooks, the HLS relay and rtmp_control carry it; unset = read from media.local.internal_token_file", isSecret: true),
+        ConfigOption(
+            "media.local.internal_token_file", .string, default: nil,
+            help: "file holding the internal token (readable by nginx's user: the archiver reads it there, never on a command line); unset with no token = any local process may call the hooks"),
+        ConfigOption(
+            "media.local.rtmp_listen", .string, default: "127.0.0.1:1935",
+            help: "address:port nginx-rtmp listens on (livestreamd nginx-config); 127.0.0.1 takes encoders on this host only, 0.0.0.0 from anywhere"),
+        ConfigOption(
+            "media.local.archiver", .string, default: nil,
+            help: "the archiver nginx-rtmp runs (livestreamd nginx-config); unset = lib/livestreamd/archiver.sh beside the installed binary, or nginx/archiver.sh of the source tree"),
+        ConfigOption(
+            "media.local.archiver_log", .string, default: nil,
+            help: "the archiver's log, written by nginx's user (livestreamd nginx-config); unset = archiver.log beside media.local.hls_directory"),
     ]
+
+    /// The internal token: `media.local.internal_token`, else the first line of `media.local.internal_token_file`.
+    public static func internalToken(_ config: Configuration) throws -> String? {
+        if let token = config.string("media.local.internal_token"), !token.isEmpty { return token }
+        guard let path = config.string("media.local.internal_token_file"), !path.isEmpty else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read media.local.internal_token_file \(path)")
+        }
+        let token = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+        guard token.count >= 16, token.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ConfigurationError("media.local.internal_token_file \(path) must hold one token of at least 16 letters or digits")
+        }
+        return token
+    }
 
     public static func register(in registry: inout PluginRegistry) {
         registry.registerMedia("local", summary: "nginx-rtmp + ffmpeg on this host: key-checked ingest, HLS, MPEG-TS archives", options: options) { context in
@@ -227,9 +253,9 @@ public enum LocalMediaPlugin {
                 rtmpURL: try config.requiredString("media.local.rtmp_url"), ingestApp: try config.requiredString("media.local.ingest_app"),
                 hlsURL: try config.requiredString("media.local.hls_url"), controlURL: try config.requiredString("media.local.control_url"),
                 statURL: try config.requiredString("media.local.stat_url"),
-                internalToken: config.string("media.local.internal_token"), hlsDirectory: config.string("media.local.hls_directory"))
+                internalToken: try internalToken(config), hlsDirectory: config.string("media.local.hls_directory"))
             if settings.internalToken == nil {
-                context.logger.warning("media.local.internal_token is unset: any local process can call the nginx-rtmp hooks and publish into live HLS")
+                context.logger.warning("no internal token (media.local.internal_token or _file): any local process can call the nginx-rtmp hooks and publish into live HLS")
             }
             return LocalMediaPipeline(
                 settings: settings, store: store, archive: archive, logger: context.logger,

@@ -8,7 +8,7 @@ import Synchronization
 /// gone, even if its `on_publish_done` never arrived (livestreamd was down). Kept in memory:
 /// after a restart, every publisher gets three intervals to report before it counts as gone.
 final class PublisherLiveness: Sendable {
-    /// Must match `notify_update_timeout` in nginx/snippets/livestreamd-rtmp.conf.in.
+    /// Must match `notify_update_timeout` in the rtmp snippet (livestreamd nginx-config).
     static let nginxUpdateSeconds = 2
 
     private let silence: Duration

@@ -6,6 +6,7 @@ struct CommandLineOptions {
         case plugins
         case storageCopy = "storage copy"
         case iamPolicy = "iam-policy"
+        case nginxConfig = "nginx-config"
         case version = "--version"
         case help
     }
@@ -17,10 +18,13 @@ struct CommandLineOptions {
     var copyTo: String?
     /// `iam-policy --account`: the AWS account id in the printed ARNs.
     var account: String?
+    /// `nginx-config --out`: where the snippets go.
+    var outDirectory: String?
 
     static let usage = """
         usage: livestreamd [serve | check-config | plugins] [--config FILE]
                livestreamd iam-policy [--account ID] [--config FILE]
+               livestreamd nginx-config --out DIR [--config FILE]
                livestreamd storage copy --from CONFIG_A --to CONFIG_B
 
           serve          run the FastCGI service (default)
@@ -28,6 +32,8 @@ struct CommandLineOptions {
           check-config   check the configuration as serve would (every problem at once, nothing created
                          or changed), then print the settings (secrets masked); exit 2 on a problem
           plugins        list the plugins of every seam and their options
+          nginx-config   write nginx's three livestreamd snippets into DIR from this configuration
+                         (socket, ports, folders, prefix, body limit, archiver, token): nothing else
           iam-policy     print the least-privilege IAM policies of the configured AWS backends
                          (JSON: livestreamd's own, and the MediaLive role's with its trust policy)
           storage copy   copy every record from the storage of CONFIG_A to that of CONFIG_B
@@ -54,6 +60,9 @@ struct CommandLineOptions {
                 copyFrom = rest.popFirst()
             case "--to":
                 copyTo = rest.popFirst()
+            case "--out":
+                guard let directory = rest.popFirst() else { throw ConfigurationFailure("--out needs a directory") }
+                outDirectory = directory
             case "--account":
                 guard let id = rest.popFirst(), id.count == 12, id.allSatisfy(\.isNumber) else { throw ConfigurationFailure("--account needs a 12-digit AWS account id") }
                 account = id

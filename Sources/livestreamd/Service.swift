@@ -38,7 +38,7 @@ enum Service {
             LogLines.level = .warning
             LoggingSystem.bootstrap { LineLogHandler(label: $0) }
             return StorageCopy.main(from: from, to: to, registry: registry, environment: environment, logger: Logger(label: "livestreamd"))
-        case .serve, .checkConfig, .iamPolicy:
+        case .serve, .checkConfig, .iamPolicy, .nginxConfig:
             break
         }
         if options.command == .serve {
@@ -55,6 +55,13 @@ enum Service {
         } catch {
             FileHandle.standardError.write(Data("livestreamd: configuration: \(error)\n".utf8))
             return 2
+        }
+        if options.command == .nginxConfig {
+            guard let out = options.outDirectory else {
+                FileHandle.standardError.write(Data("usage: livestreamd nginx-config --out DIR [--config FILE]\n".utf8))
+                return 2
+            }
+            return NginxConfig.run(configuration: configuration, out: out, executable: Upgrade.currentExecutable())
         }
         if options.command == .iamPolicy {
             return IAMPolicyCommand.run(configuration: configuration, account: options.account, environment: environment)
@@ -116,6 +123,12 @@ enum Service {
         } else if let activated = systemdSocket(environment: environment) {
             listener = .inherited(fd: activated)
         } else if let path = configuration.string("server.socket"), !path.isEmpty, let mode = ServiceOptions.socketMode(configuration) {
+            do {
+                try FileManager.default.createDirectory(atPath: ServiceOptions.socketFolder(path), withIntermediateDirectories: true)
+            } catch {
+                logger.critical("cannot start: cannot create the folder of server.socket \(path): \(error.localizedDescription)")
+                return 2
+            }
             listener = .unixSocket(path: path, mode: mode)
         } else {
             listener = .inherited(fd: 0)

@@ -26,13 +26,8 @@ enum ServiceOptions {
             found.append("server.socket_mode must be octal permissions such as 0660 (is '\(configuration.string("server.socket_mode") ?? "")')")
         }
         if let path = configuration.string("server.socket"), !path.isEmpty {
-            let folder = (path as NSString).deletingLastPathComponent
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isDirectory) || !isDirectory.boolValue {
-                found.append("server.socket \(path): the directory \(folder) does not exist (systemd's RuntimeDirectory= makes it)")
-            } else if access(folder.isEmpty ? "." : folder, W_OK | X_OK) != 0 {
-                found.append("server.socket \(path): the directory \(folder) is not writable by this user")
-            }
+            // serve creates the socket's folder when it makes the socket itself (not when systemd passes it).
+            if let problem = DirectoryCheck.problem(socketFolder(path), what: "the folder of server.socket") { found.append(problem) }
         }
         return found
     }
@@ -41,5 +36,10 @@ enum ServiceOptions {
     static func socketMode(_ configuration: Configuration) -> UInt32? {
         guard let mode = UInt32(configuration.string("server.socket_mode") ?? "0660", radix: 8), mode <= 0o777 else { return nil }
         return mode
+    }
+
+    static func socketFolder(_ path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
     }
 }

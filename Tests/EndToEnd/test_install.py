@@ -1,6 +1,7 @@
 """`make install` as a package build stages it: a binary that needs no Swift toolchain, units systemd accepts,
 a configuration made for this host."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -33,7 +34,7 @@ def test_the_binary_runs_without_the_swift_toolchain(staged):
 
 
 def test_units_and_files_are_where_systemd_and_nginx_look(staged):
-    for path in ["usr/lib/livestreamd/archiver.sh", "usr/share/livestreamd/nginx/livestreamd-rtmp.conf.in", "usr/lib/sysusers.d/livestreamd.conf",
+    for path in ["usr/lib/livestreamd/archiver.sh", "usr/lib/sysusers.d/livestreamd.conf",
                  "usr/share/doc/livestreamd/README.md", "usr/share/doc/livestreamd/docs/API.md"]:
         assert (staged / path).is_file(), path
     assert os.access(staged / "usr/lib/livestreamd/archiver.sh", os.X_OK)
@@ -57,18 +58,48 @@ def test_systemd_accepts_the_units(tmp_path):
 
 def test_the_sample_configuration_is_valid_and_its_secrets_are_this_hosts(staged, tmp_path_factory):
     config = staged / "etc/livestreamd/livestreamd.json"
-    assert config.stat().st_mode & 0o777 == 0o640
+    token_file = staged / "etc/livestreamd/internal.token"
+    assert config.stat().st_mode & 0o777 == 0o640 and token_file.stat().st_mode & 0o777 == 0o640
     document = json.loads(config.read_text())
-    token, internal = document["server"]["api_tokens"][0], document["media"]["local"]["internal_token"]
+    token, internal = document["server"]["api_tokens"][0], token_file.read_text().strip()
     assert len(token) == 32 and len(internal) == 32 and token != internal and "@" not in config.read_text()
+    assert document["media"]["local"]["internal_token_file"] == "/etc/livestreamd/internal.token"
     # A second install keeps the configuration (and its tokens).
     again = tmp_path_factory.mktemp("again")
     (again / "etc/livestreamd").mkdir(parents=True)
     (again / "etc/livestreamd/livestreamd.json").write_text(config.read_text())
+    (again / "etc/livestreamd/internal.token").write_text(token_file.read_text())
     subprocess.run(["make", "install", "PREFIX=/usr", f"DESTDIR={again}"], cwd=REPO, check=True, capture_output=True, timeout=1800)
     assert (again / "etc/livestreamd/livestreamd.json").read_text() == config.read_text()
-    # The service accepts it as written (directories under /var/lib need not exist to check).
+    assert (again / "etc/livestreamd/internal.token").read_text() == token_file.read_text()
+    # The service accepts it as written (directories under /var/lib need not exist to check), with
+    # the token file where the staged tree has it.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESTREAM_")}
+    env["LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN_FILE"] = str(token_file)
     checked = subprocess.run([str(staged / "usr/bin/livestreamd"), "check-config", "--config", str(config)], env=env, capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr
     assert "server.api_tokens = <redacted>" in checked.stdout and token not in checked.stdout + checked.stderr
+
+
+def test_nginx_config_writes_the_three_snippets_from_the_installed_configuration(staged, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESTREAM_")}
+    env.update(LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN_FILE=str(staged / "etc/livestreamd/internal.token"),
+               LIVESTREAM_MEDIA_LOCAL_ARCHIVER=str(staged / "usr/lib/livestreamd/archiver.sh"))
+    out = tmp_path / "snippets"
+    written = subprocess.run([str(staged / "usr/bin/livestreamd"), "nginx-config", "--config", str(staged / "etc/livestreamd/livestreamd.json"),
+                              "--out", str(out)], env=env, capture_output=True, text=True, timeout=30)
+    assert written.returncode == 0, written.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["livestreamd-http.conf", "livestreamd-locations.conf", "livestreamd-rtmp.conf"], "snippets only"
+    assert all(p.stat().st_mode & 0o777 == 0o640 for p in out.iterdir())
+    http, rtmp, locations = ((out / f"livestreamd-{part}.conf").read_text() for part in ("http", "rtmp", "locations"))
+    assert "server unix:/run/livestreamd/api.sock;" in http
+    assert "listen 127.0.0.1:1935;" in rtmp and "hls_path /var/lib/livestreamd/hls;" in rtmp
+    assert "/var/lib/livestreamd/archiver.log " + str(staged / "etc/livestreamd/internal.token") in rtmp
+    assert "alias /var/lib/livestreamd/archive/;" in locations and "client_max_body_size 1048576;" in locations
+    assert not re.findall(r"@[A-Z_]+@", http + rtmp + locations), "every placeholder filled"
+    # What nginx-config cannot make snippets from is refused, every problem at once.
+    env.update(LIVESTREAM_MEDIA_LOCAL_CONTROL_URL="http://10.0.0.1:8081/control", LIVESTREAM_MEDIA_LOCAL_RTMP_LISTEN="anywhere")
+    refused = subprocess.run([str(staged / "usr/bin/livestreamd"), "nginx-config", "--config", str(staged / "etc/livestreamd/livestreamd.json"),
+                              "--out", str(tmp_path / "refused")], env=env, capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "control_url" in refused.stderr and "rtmp_listen" in refused.stderr
+    assert not (tmp_path / "refused").exists()

@@ -208,10 +208,12 @@ def test_check_config_changes_nothing_and_refuses_what_serve_would(tmp_path):
 
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    refused = check(livestream_server_socket="/nonexistent/api.sock", livestream_server_socket_mode="0999",
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    refused = check(livestream_server_socket=str(not_a_folder / "api.sock"), livestream_server_socket_mode="0999",
                     livestream_archive_file_directory=str(tmp_path / "archive"), livestream_storage_file_directory=str(locked / "streams"))
     assert refused.returncode == 2
-    assert "server.socket_mode must be octal" in refused.stderr and "the directory /nonexistent does not exist" in refused.stderr
+    assert "server.socket_mode must be octal" in refused.stderr and f"{not_a_folder} is not a directory" in refused.stderr
     if os.geteuid() != 0:  # root writes anywhere
         assert "storage directory" in check(livestream_storage_file_directory=str(locked / "streams")).stderr
 
