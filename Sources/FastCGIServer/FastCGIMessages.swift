@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A request as the web server handed it over: FastCGI params and the body.
 public struct FastCGIRequest: Sendable {
     /// Every param (`REQUEST_METHOD`, `REQUEST_URI`, `HTTP_*` headers, ...).
@@ -24,11 +28,34 @@ public struct FastCGIResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// For the request log: why a request failed (logged with 4xx/5xx answers, not sent).
+    public var logReason: String?
 
-    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], logReason: String? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.logReason = logReason
+    }
+}
+
+/// The id a request is known by in the log and in its answer's `X-Request-Id`: the web server's
+/// or client's `X-Request-Id` when it is a plain token (so a trace crosses nginx), else a new one.
+enum RequestId {
+    static func of(_ params: [String: String]) -> String {
+        if let given = params["HTTP_X_REQUEST_ID"], (1...64).contains(given.utf8.count),
+            given.utf8.allSatisfy({ isalnum(Int32($0)) != 0 || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
+        {
+            return given
+        }
+        var generator = SystemRandomNumberGenerator()
+        let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
+        return hex(high) + hex(low)
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }
 

@@ -17,6 +17,8 @@ final class FeedExchange {
     struct Outcome {
         let request: FastCGIRequest
         let response: FastCGIResponse
+        /// Echoed in `X-Request-Id` and logged.
+        let requestId: String
         /// The answer's FastCGI records (valid until this thread's next exchange).
         let output: UnsafeRawBufferPointer
         /// libfcgi closes the connection after this answer (the web server did not ask to keep it).
@@ -51,7 +53,7 @@ final class FeedExchange {
         }
         let params = FeedExchange.params(request.pointee.envp)
         let fastCGIRequest: FastCGIRequest
-        let response: FastCGIResponse
+        var response: FastCGIResponse
         if bodyTooLarge {
             fastCGIRequest = FastCGIRequest(params: params, body: [])
             response = responder.payloadTooLarge(fastCGIRequest, limit: maxBodyBytes)
@@ -59,13 +61,16 @@ final class FeedExchange {
             fastCGIRequest = FastCGIRequest(params: params, body: body(request.pointee.in))
             response = responder.respond(to: fastCGIRequest)
         }
+        let requestId = RequestId.of(params)
+        response.headers.append(("X-Request-Id", requestId))
         write(response)
         FCGX_Finish_r(request)
         let closes = lsd_feed_close_requested() != 0 || request.pointee.ipcFd < 0
         request.pointee.ipcFd = -1
         var length = 0
         let output = lsd_feed_output(&length)
-        return Outcome(request: fastCGIRequest, response: response, output: UnsafeRawBufferPointer(start: output, count: length), closes: closes)
+        return Outcome(
+            request: fastCGIRequest, response: response, requestId: requestId, output: UnsafeRawBufferPointer(start: output, count: length), closes: closes)
     }
 
     /// Gives back output memory a large answer left behind.

@@ -394,13 +394,16 @@ final class Worker {
 
     // MARK: - Log
 
+    /// One line per request: method, path, status, time, the client's address, the request id,
+    /// and for a 4xx/5xx answer the reason (the error's code and message).
     private func logRequest(_ outcome: FeedExchange.Outcome, elapsed: Duration) {
-        context.logger.info(
-            "request",
-            metadata: [
-                "method": "\(outcome.request.method)", "path": "\(outcome.request.path)", "status": "\(outcome.response.status)",
-                "ms": "\((elapsed.seconds * 1e5).rounded() / 100)",
-            ])
+        var metadata: Logger.Metadata = [
+            "method": "\(outcome.request.method)", "path": "\(outcome.request.path)", "status": "\(outcome.response.status)",
+            "ms": "\((elapsed.seconds * 1e5).rounded() / 100)", "request_id": "\(outcome.requestId)",
+            "client": "\(outcome.request.params["REMOTE_ADDR"] ?? "-")",
+        ]
+        if outcome.response.status >= 400 { metadata["reason"] = "\(outcome.response.logReason ?? "-")" }
+        context.logger.info("request", metadata: metadata)
     }
 }
 

@@ -22,6 +22,8 @@ extension APIResponse {
 
     /// `{"message", "code"}` with the status of the error's kind.
     public static func error(_ error: ServiceError) -> APIResponse {
-        .json(["message": .string(error.message), "code": .string(error.code.rawValue)], status: status(of: error.kind))
+        var response = APIResponse.json(["message": .string(error.message), "code": .string(error.code.rawValue)], status: status(of: error.kind))
+        response.failure = "\(error.code): \(error.message)"
+        return response
     }
 }

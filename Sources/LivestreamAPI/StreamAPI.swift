@@ -39,7 +39,7 @@ public struct StreamAPI: Sendable {
         }
         if !request.isInternal {
             response.headers.append(("Access-Control-Allow-Origin", configuration.corsOrigin))
-            response.headers.append(("Access-Control-Expose-Headers", "X-Next-Token"))
+            response.headers.append(("Access-Control-Expose-Headers", "X-Next-Token, X-Request-Id"))
         }
         return response
     }

@@ -31,13 +31,16 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = LogLines.timestamp()
-        line += " "
+        let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
+        if LogLines.format == .json {
+            LogLines.emit(jsonLine(event, merged), urgent: event.level >= .notice)
+            return
+        }
+        var line = LogLines.timestamps ? LogLines.timestamp() + " " : ""
         line += event.level.rawValue
         line += " "
         line += label
         line += ":"
-        let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
         for key in merged.keys.sorted() {
             line += " "
             line += key
@@ -49,6 +52,30 @@ public struct LineLogHandler: LogHandler {
         line += "\n"
         // A message or value with a line break must not forge a second line.
         LogLines.emit(LineLogHandler.singleLine(line), urgent: event.level >= .notice)
+    }
+
+    /// `{"time":...,"level":...,"logger":...,"message":...,<metadata>}` (metadata as strings, keys sorted).
+    private func jsonLine(_ event: LogEvent, _ metadata: Logger.Metadata) -> String {
+        var fields: [(String, String)] = [("time", LogLines.timestamp()), ("level", event.level.rawValue), ("logger", label), ("message", event.message.description)]
+        fields += metadata.keys.sorted().map { ($0, "\(metadata[$0]!)") }
+        return "{" + fields.map { LineLogHandler.jsonString($0.0) + ":" + LineLogHandler.jsonString($0.1) }.joined(separator: ",") + "}\n"
+    }
+
+    /// A JSON string literal; control characters escaped, so a value cannot end the line.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     private static func singleLine(_ line: String) -> String {

@@ -18,6 +18,30 @@ public enum LogLines {
     private static let flushAt = 3072
     private static let levelIndex = Atomic<Int>(2)
 
+    /// How lines look.
+    public enum Format: String, Sendable, CaseIterable {
+        /// `2026-11-29T10:18:45.123Z info livestreamd: key=value ... message`
+        case text
+        /// One JSON object per line: `time`, `level`, `logger`, `message` and the metadata.
+        case json
+    }
+
+    private static let formatIndex = Atomic<Int>(0)
+    private static let timestampsOn = Atomic<Bool>(true)
+
+    /// The line format, for every logger of the process.
+    public static var format: Format {
+        get { Format.allCases[formatIndex.load(ordering: .relaxed)] }
+        set { formatIndex.store(Format.allCases.firstIndex(of: newValue) ?? 0, ordering: .relaxed) }
+    }
+
+    /// Whether text lines start with a timestamp: not when journald (which stamps every line)
+    /// reads standard error (`JOURNAL_STREAM`) and the log is not redirected to a file.
+    public static var timestamps: Bool {
+        get { timestampsOn.load(ordering: .relaxed) }
+        set { timestampsOn.store(newValue, ordering: .relaxed) }
+    }
+
     /// The least severe level written, for every logger of the process.
     public static var level: Logger.Level {
         get { Logger.Level.allCases[levelIndex.load(ordering: .relaxed)] }

@@ -8,12 +8,12 @@ struct APIResponder: FastCGIResponder {
 
     func respond(to request: FastCGIRequest) -> FastCGIResponse {
         let response = api.handle(apiRequest(request))
-        return FastCGIResponse(status: response.status, headers: response.headers, body: response.body)
+        return FastCGIResponse(status: response.status, headers: response.headers, body: response.body, logReason: response.failure)
     }
 
     func payloadTooLarge(_ request: FastCGIRequest, limit: Int) -> FastCGIResponse {
         let response = api.payloadTooLarge(limit: limit)
-        return FastCGIResponse(status: response.status, headers: response.headers, body: response.body)
+        return FastCGIResponse(status: response.status, headers: response.headers, body: response.body, logReason: response.failure)
     }
 
     /// `CONTENT_TYPE`-style CGI name to `content-type` (ASCII only, as CGI names are).

@@ -4,7 +4,7 @@ import Logging
 
 /// SIGHUP: reopen the log file and re-read the configuration where that is safe.
 ///
-/// `log.level` and `log.file` take effect at once; every other changed key is named in
+/// `log.level`, `log.format` and `log.file` take effect at once; every other changed key is named in
 /// the log as needing a restart (or an upgrade, SIGUSR2). A configuration that no longer
 /// loads is reported and the running one kept.
 final class ConfigurationReload: @unchecked Sendable {
@@ -33,7 +33,7 @@ final class ConfigurationReload: @unchecked Sendable {
             return
         }
         reopenLog(next)
-        if let text = next.string("log.level"), let level = Logger.Level(rawValue: text) { LogLines.level = level }
+        ServiceOptions.applyLogSettings(next, environment: environment)
         let before = Dictionary(current.redactedDescription.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         let changed = next.redactedDescription.filter { before[$0.key] != $0.value && !$0.key.hasPrefix("log.") }.map(\.key)
         current = next

@@ -66,7 +66,7 @@ enum Service {
         if options.command == .iamPolicy {
             return IAMPolicyCommand.run(configuration: configuration, account: options.account, environment: environment)
         }
-        LogLines.level = Logger.Level(rawValue: configuration.string("log.level") ?? "info") ?? .info
+        ServiceOptions.applyLogSettings(configuration, environment: environment)
         if options.command == .serve, let file = configuration.string("log.file"), !file.isEmpty {
             do {
                 try LogLines.redirect(to: file)

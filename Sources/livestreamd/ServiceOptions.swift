@@ -1,5 +1,7 @@
 import Foundation
 import LivestreamCore
+import LogOutput
+import Logging
 
 /// The service's own configuration keys (plugins declare theirs when they register).
 enum ServiceOptions {
@@ -17,6 +19,9 @@ enum ServiceOptions {
         ConfigOption("server.api_tokens", .stringList, default: nil, help: "when set, /streams requests need Authorization: Bearer <one of these>", isSecret: true),
         ConfigOption("log.file", .string, default: nil, help: "file the log is appended to (reopened on SIGHUP, for logrotate); unset = standard error"),
         ConfigOption("log.level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: "info", help: "least severe log level written to stderr"),
+        ConfigOption(
+            "log.format", .choice(LogLines.Format.allCases.map(\.rawValue)), default: "text",
+            help: "text: time level logger: key=value ... message (no time of its own when journald reads standard error); json: one object per line"),
     ]
 
     /// What `serve` would refuse in the service's own settings (every problem, one line each).
@@ -41,5 +46,14 @@ enum ServiceOptions {
     static func socketFolder(_ path: String) -> String {
         let folder = (path as NSString).deletingLastPathComponent
         return folder.isEmpty ? "." : folder
+    }
+
+    /// `log.level` and `log.format`; text lines carry no time of their own when journald reads
+    /// standard error (`JOURNAL_STREAM`) and the log is not in a file.
+    static func applyLogSettings(_ configuration: Configuration, environment: [String: String]) {
+        LogLines.level = Logger.Level(rawValue: configuration.string("log.level") ?? "info") ?? .info
+        LogLines.format = LogLines.Format(rawValue: configuration.string("log.format") ?? "text") ?? .text
+        let toFile = !(configuration.string("log.file") ?? "").isEmpty
+        LogLines.timestamps = toFile || environment["JOURNAL_STREAM"] == nil
     }
 }

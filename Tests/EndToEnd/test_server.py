@@ -237,3 +237,28 @@ def test_nginx_answers_in_the_apis_shape_while_livestreamd_is_down(tmp_path_fact
         assert requests.get(stack.url("/streams")).status_code == 200
     finally:
         stack.stop()
+
+
+def test_every_request_is_logged_with_client_request_id_and_the_reason_of_a_failure(tmp_path_factory):
+    import json
+    import re
+    stack = start_stack(tmp_path_factory, livestream_log_format="json")
+    try:
+        traced = requests.get(stack.url("/streams/0123456789abcdef0123456789abcdef"), headers={"X-Request-Id": "trace-42.a_b"})
+        assert traced.status_code == 404 and traced.headers["X-Request-Id"] == "trace-42.a_b"
+        made = requests.get(stack.url("/streams"), headers={"X-Request-Id": "not a token\u0001"})
+        assert re.fullmatch(r"[0-9a-f]{32}", made.headers["X-Request-Id"]), "an unusable id is replaced"
+        assert "X-Request-Id" in made.headers["Access-Control-Expose-Headers"]
+
+        def logged():
+            lines = [json.loads(line) for line in stack.service_log.read_text().splitlines() if line.startswith("{")]
+            return [line for line in lines if line.get("message") == "request" and line.get("request_id") in ("trace-42.a_b", made.headers["X-Request-Id"])]
+        from support.waiting import eventually
+        entries = eventually(lambda: len(logged()) == 2 and logged(), what="both requests in the log")
+        failed = next(e for e in entries if e["request_id"] == "trace-42.a_b")
+        assert failed["status"] == "404" and failed["client"] == "127.0.0.1"
+        assert failed["reason"].startswith("stream_not_found: stream 0123456789abcdef0123456789abcdef does not exist")
+        ok = next(e for e in entries if e["request_id"] != "trace-42.a_b")
+        assert ok["status"] == "200" and "reason" not in ok and ok["level"] == "info" and ok["time"].endswith("Z")
+    finally:
+        stack.stop()

@@ -40,5 +40,19 @@ struct LineLogHandlerTests {
         logger.info("filtered")
         #expect(!read().contains("filtered"))
         LogLines.level = .info
+
+        // journald stamps lines itself: no time of our own.
+        LogLines.timestamps = false
+        logger.warning("unstamped", metadata: ["k": "v"])
+        #expect(read().split(separator: "\n").last == "warning unit: k=v unstamped")
+        LogLines.timestamps = true
+
+        LogLines.format = .json
+        defer { LogLines.format = .text }
+        logger.warning("as \"json\"\nline", metadata: ["status": "404", "path": "/x\u{1}"])
+        let last = try #require(read().split(separator: "\n").last)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: String])
+        #expect(object["level"] == "warning" && object["logger"] == "unit" && object["message"] == "as \"json\"\nline")
+        #expect(object["status"] == "404" && object["path"] == "/x\u{1}" && object["time"]?.hasSuffix("Z") == true)
     }
 }
