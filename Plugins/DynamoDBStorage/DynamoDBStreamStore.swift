@@ -41,6 +41,10 @@ public final class DynamoDBStreamStore: StreamStore {
 
     public var cleanups: any CleanupJournal { DynamoDBCleanupJournal(store: self, table: cleanupTable, ready: cleanupTableReady) }
 
+    public func checkReady() throws {
+        _ = try call("DescribeTable", ["TableName": .string(table)])
+    }
+
     public func get(id: String) throws -> StreamRecord? {
         try storedItem(id).map(record(from:))
     }
@@ -218,7 +222,7 @@ public enum DynamoDBStoragePlugin {
         let cleanups = named ?? DynamoDBCleanupJournal.defaultTable(for: table)
         return [
             IAMStatement(
-                sid: "StreamsTable", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+                sid: "StreamsTable", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:DescribeTable"],
                 resources: [scope.arn("dynamodb", "table/\(table)")]),
             IAMStatement(
                 sid: "CleanupTable",

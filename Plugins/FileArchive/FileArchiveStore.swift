@@ -26,6 +26,12 @@ public struct FileArchiveStore: ArchiveStore {
         self.directory = absolute
     }
 
+    public func checkReady() throws {
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw ServiceError(.internal, code: "archive_unwritable", "the archive directory \(directory) is not writable")
+        }
+    }
+
     public func sessionRoot(streamId: String, startedAt: Int64, requestedPath: String?) throws -> String {
         guard let requestedPath else { return try newDatedFolder(streamId: streamId, startedAt: startedAt) }
         let root = try ArchivePath.root(base: "file://" + directory + "/", path: requestedPath)

@@ -22,6 +22,12 @@ public final class FileStreamStore: StreamStore {
     /// True while the directory watch reports changes; otherwise reads compare file stamps.
     private let watched = WatchFlag()
 
+    public func checkReady() throws {
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw ServiceError(.internal, code: "storage_unwritable", "the storage directory \(directory) is not writable")
+        }
+    }
+
     /// Opens (and creates if needed) the store directory.
     /// - Parameter watchDirectory: validate cached reads by inotify (false: by file stamps, as without inotify).
     public init(directory: String, logger: Logger, watchDirectory: Bool = true) throws {

@@ -137,6 +137,12 @@ public struct LocalMediaPipeline: MediaPipeline {
         liveFolders.remove(of: record.id)
     }
 
+    public func checkReady() throws {
+        guard nginxPublishers() != nil else {
+            throw ServiceError(.upstreamUnavailable, code: "media_unreachable", "nginx-rtmp's stat page (media.local.stat_url) does not answer")
+        }
+    }
+
     public var internalEndpoints: [InternalEndpoint] {
         let hooks: [(String, @Sendable (InternalRequest) throws -> InternalResponse)] = [
             ("rtmp/publish", publish), ("rtmp/publish_done", publishDone), ("rtmp/archive", archiveTarget),

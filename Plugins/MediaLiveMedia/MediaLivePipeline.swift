@@ -76,6 +76,14 @@ public struct MediaLivePipeline: MediaPipeline {
 
     public var maintenance: (any MaintenanceWork)? { work }
 
+    public func checkReady() throws {
+        do {
+            _ = try services.rest(services.medialive, "GET", "/prod/channels", query: "maxResults=1")
+        } catch {
+            throw MediaServices.failure(error, doing: "ListChannels")
+        }
+    }
+
     var runner: TeardownRunner { TeardownRunner(services: services) }
 
     // MARK: - create

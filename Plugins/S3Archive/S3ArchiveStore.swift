@@ -48,6 +48,12 @@ public final class S3ArchiveStore: ArchiveStore {
         return try ArchivePath.root(base: base, path: path)
     }
 
+    public func checkReady() throws {
+        _ = try call("ListObjectsV2") { s3 in
+            try s3.send(method: "GET", path: "/" + bucket, query: "list-type=2&max-keys=1&prefix=" + SignatureV4.uriEncode(prefix, keepSlash: false))
+        }
+    }
+
     public func listSegments(root: String) throws -> [ArchiveSegment] {
         let (folder, stem) = try keys(of: root)
         var segments: [ArchiveSegment] = []

@@ -3,6 +3,7 @@ import LivestreamCore
 /// The resources of the REST contract, parsed from path segments.
 enum APIRoute: Equatable {
     case health
+    case ready
     case openAPI
     case streams
     case stream(String)
@@ -14,6 +15,7 @@ enum APIRoute: Equatable {
     init(segments: [String]) throws(ServiceError) {
         switch segments {
         case ["healthz"]: self = .health
+        case ["readyz"]: self = .ready
         case ["openapi.json"]: self = .openAPI
         case ["streams"]: self = .streams
         case let s where s.count == 2 && s[0] == "streams":
@@ -35,7 +37,7 @@ enum APIRoute: Equatable {
     /// Methods the resource answers (besides OPTIONS).
     var methods: [String] {
         switch self {
-        case .health, .openAPI: ["GET"]
+        case .health, .ready, .openAPI: ["GET"]
         case .streams: ["GET", "POST"]
         case .stream: ["GET", "POST", "DELETE"]
         case .start, .stop, .split: ["POST"]
@@ -46,7 +48,7 @@ enum APIRoute: Equatable {
     /// Whether configured API tokens apply.
     var needsToken: Bool {
         switch self {
-        case .health, .openAPI: false
+        case .health, .ready, .openAPI: false
         default: true
         }
     }

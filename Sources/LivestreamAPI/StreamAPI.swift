@@ -70,6 +70,15 @@ public struct StreamAPI: Sendable {
         switch (route, request.method) {
         case (.health, _):
             return .json(["status": "ok"])
+        case (.ready, _):
+            // Reasons name backends and settings, never secrets; the answer says which part is not ready.
+            let checks = controller.readiness()
+            let ready = checks.allSatisfy { $0.problem == nil }
+            let body: JSONValue = [
+                "status": ready ? "ready" : "not_ready",
+                "checks": .object(Dictionary(uniqueKeysWithValues: checks.map { ($0.backend, JSONValue.string($0.problem ?? "ok")) })),
+            ]
+            return .json(body, status: ready ? 200 : 503)
         case (.openAPI, _):
             return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: OpenAPIDocument.bytes)
         case (.streams, "GET"):

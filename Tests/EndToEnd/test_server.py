@@ -262,3 +262,23 @@ def test_every_request_is_logged_with_client_request_id_and_the_reason_of_a_fail
         assert ok["status"] == "200" and "reason" not in ok and ok["level"] == "info" and ok["time"].endswith("Z")
     finally:
         stack.stop()
+
+
+def test_readyz_checks_each_backend_and_names_what_is_not_ready(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    try:
+        ready = requests.get(stack.url("/readyz"))
+        assert ready.status_code == 200 and ready.json() == {"status": "ready", "checks": {"storage": "ok", "archive": "ok", "media": "ok"}}
+    finally:
+        stack.stop()
+    # nginx-rtmp's stat page where nothing answers: the media backend is not ready, the rest is.
+    broken = start_stack(tmp_path_factory, livestream_media_local_stat_url="http://127.0.0.1:9/stat")
+    try:
+        answer = requests.get(broken.url("/readyz"))
+        body = answer.json()
+        assert answer.status_code == 503 and body["status"] == "not_ready"
+        assert body["checks"]["storage"] == "ok" and body["checks"]["archive"] == "ok"
+        assert body["checks"]["media"].startswith("media_unreachable") and "token" not in body["checks"]["media"]
+        assert requests.get(broken.url("/healthz")).status_code == 200, "alive, though not ready"
+    finally:
+        broken.stop()

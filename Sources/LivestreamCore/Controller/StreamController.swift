@@ -31,6 +31,24 @@ public struct StreamController: Sendable {
         return record
     }
 
+    /// `GET /readyz`: each backend's check, nil where it passed (a reason where it did not).
+    public func readiness() -> [(backend: String, problem: String?)] {
+        func check(_ probe: () throws -> Void) -> String? {
+            do {
+                try probe()
+                return nil
+            } catch let error as ServiceError {
+                return "\(error.code): \(error.message)"
+            } catch {
+                return "\(error)"
+            }
+        }
+        return [
+            ("storage", check { try store.checkReady() }), ("archive", check { try backends.archive.checkReady() }),
+            ("media", check { try backends.media.checkReady() }),
+        ]
+    }
+
     /// `GET /streams`: one page, or everything when `limit` is nil.
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
         let page = try store.list(limit: limit, after: token)

@@ -20,4 +20,11 @@ public protocol ArchiveStore: Sendable {
     /// Writes a playlist beside the session's segments.
     /// - Returns: the written key, as reported in `indexes`.
     func writePlaylist(root: String, fileName: String, contents: String) throws -> String
+
+    /// `GET /readyz`: throws when sessions could not be archived or split (folder unwritable, bucket unreachable).
+    func checkReady() throws
+}
+
+extension ArchiveStore {
+    public func checkReady() throws {}
 }

@@ -34,10 +34,14 @@ public protocol MediaPipeline: Sendable {
 
     /// Background work (pending cleanups, channel state refresh); nil when there is none.
     var maintenance: (any MaintenanceWork)? { get }
+
+    /// `GET /readyz`: throws when the media backend's control side does not answer (nginx-rtmp, MediaLive).
+    func checkReady() throws
 }
 
 extension MediaPipeline {
     public func created(_ record: StreamRecord) {}
+    public func checkReady() throws {}
     public var internalEndpoints: [InternalEndpoint] { [] }
     public var maintenance: (any MaintenanceWork)? { nil }
 }

@@ -37,10 +37,15 @@ public protocol StreamStore: Sendable {
 
     /// Pending teardown work, kept beside the records.
     var cleanups: any CleanupJournal { get }
+
+    /// `GET /readyz`: throws when the store cannot serve (its folder unwritable, its table unreachable).
+    func checkReady() throws
 }
 
 extension StreamStore {
     public var problems: [StoreProblem] { [] }
+
+    public func checkReady() throws {}
 
     public func listForRefresh() throws -> [StreamRecord] {
         try list(limit: nil, after: nil).records
