@@ -42,8 +42,10 @@ def error(response, status, code=None):
     return body
 
 
-def test_health_and_document(stack):
+def test_health_readiness_and_document(stack):
     assert check(requests.get(stack.url("/healthz"))) == {"status": "ok"}
+    # Each backend set's own checks: folders, the DynamoDB table, the S3 bucket, nginx-rtmp or MediaLive.
+    assert check(requests.get(stack.url("/readyz"))) == {"status": "ready", "checks": {"storage": "ok", "archive": "ok", "media": "ok"}}
     served = check(requests.get(stack.url("/openapi.json")))
     assert served == DOCUMENT
 
