@@ -7,6 +7,7 @@ struct CommandLineOptions {
         case storageCopy = "storage copy"
         case iamPolicy = "iam-policy"
         case nginxConfig = "nginx-config"
+        case doctor
         case version = "--version"
         case help
     }
@@ -20,11 +21,15 @@ struct CommandLineOptions {
     var account: String?
     /// `nginx-config --out`: where the snippets go.
     var outDirectory: String?
+    /// `doctor --nginx-user`, `--nginx-conf`.
+    var nginxUser = "www-data"
+    var nginxConf: String?
 
     static let usage = """
         usage: livestreamd [serve | check-config | plugins] [--config FILE]
                livestreamd iam-policy [--account ID] [--config FILE]
                livestreamd nginx-config --out DIR [--config FILE]
+               livestreamd doctor [--nginx-user www-data] [--nginx-conf FILE] [--config FILE]
                livestreamd storage copy --from CONFIG_A --to CONFIG_B
 
           serve          run the FastCGI service (default)
@@ -34,6 +39,8 @@ struct CommandLineOptions {
           plugins        list the plugins of every seam and their options
           nginx-config   write nginx's three livestreamd snippets into DIR from this configuration
                          (socket, ports, folders, prefix, body limit, archiver, token): nothing else
+          doctor         check the deployment as nginx's workers meet it (socket, folders, archiver,
+                         token file as --nginx-user; nginx -T; the backends); exit 1 on a problem
           iam-policy     print the least-privilege IAM policies of the configured AWS backends
                          (JSON: livestreamd's own, and the MediaLive role's with its trust policy)
           storage copy   copy every record from the storage of CONFIG_A to that of CONFIG_B
@@ -60,6 +67,12 @@ struct CommandLineOptions {
                 copyFrom = rest.popFirst()
             case "--to":
                 copyTo = rest.popFirst()
+            case "--nginx-user":
+                guard let name = rest.popFirst() else { throw ConfigurationFailure("--nginx-user needs a user name") }
+                nginxUser = name
+            case "--nginx-conf":
+                guard let path = rest.popFirst() else { throw ConfigurationFailure("--nginx-conf needs a file") }
+                nginxConf = path
             case "--out":
                 guard let directory = rest.popFirst() else { throw ConfigurationFailure("--out needs a directory") }
                 outDirectory = directory

@@ -38,7 +38,7 @@ enum Service {
             LogLines.level = .warning
             LoggingSystem.bootstrap { LineLogHandler(label: $0) }
             return StorageCopy.main(from: from, to: to, registry: registry, environment: environment, logger: Logger(label: "livestreamd"))
-        case .serve, .checkConfig, .iamPolicy, .nginxConfig:
+        case .serve, .checkConfig, .iamPolicy, .nginxConfig, .doctor:
             break
         }
         if options.command == .serve {
@@ -62,6 +62,11 @@ enum Service {
                 return 2
             }
             return NginxConfig.run(configuration: configuration, out: out, executable: Upgrade.currentExecutable())
+        }
+        if options.command == .doctor {
+            LogLines.level = .critical  // the findings are the output
+            LoggingSystem.bootstrap { LineLogHandler(label: $0) }
+            return Doctor.run(configuration: configuration, registry: registry, nginxUser: options.nginxUser, nginxConf: options.nginxConf, environment: environment)
         }
         if options.command == .iamPolicy {
             return IAMPolicyCommand.run(configuration: configuration, account: options.account, environment: environment)

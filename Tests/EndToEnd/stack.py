@@ -90,6 +90,10 @@ class Stack:
             "LIVESTREAM_MEDIA_LOCAL_STAT_URL": f"http://127.0.0.1:{self.internal_port}/stat",
             "LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN": self.internal_token,
             "LIVESTREAM_MEDIA_LOCAL_HLS_DIRECTORY": str(self.hls_dir),
+            # As render.sh writes them into nginx's snippets (livestreamd doctor compares).
+            "LIVESTREAM_MEDIA_LOCAL_RTMP_LISTEN": f"127.0.0.1:{self.rtmp_port}",
+            "LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN_FILE": str(self.run_dir / "internal.token"),
+            "LIVESTREAM_MEDIA_LOCAL_ARCHIVER_LOG": str(self.run_dir / "logs" / "archiver.log"),
         })
         if workers:
             self.env["LIVESTREAM_SERVER_WORKERS"] = str(workers)

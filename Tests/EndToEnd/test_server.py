@@ -1,9 +1,11 @@
 """The FastCGI server's behaviour through real nginx: concurrency, shutdown, listeners, start-up errors."""
 import fcntl
 import os
+import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import requests
 
@@ -282,3 +284,56 @@ def test_readyz_checks_each_backend_and_names_what_is_not_ready(tmp_path_factory
         assert requests.get(broken.url("/healthz")).status_code == 200, "alive, though not ready"
     finally:
         broken.stop()
+
+
+def test_doctor_finds_each_misconfiguration_one_at_a_time(tmp_path_factory):
+    """As nginx's workers would meet the deployment (user nobody here), one problem at a time."""
+    import tempfile
+    workdir = Path(tempfile.mkdtemp(prefix="doctor-", dir="/tmp"))  # pytest's own folders are closed to other users
+    workdir.chmod(0o755)
+    stack = Stack(workdir, extra_env={"LIVESTREAM_SERVER_SOCKET_MODE": "0666"}).start()
+    try:
+        for folder in (stack.hls_dir, stack.archive_dir, stack.run_dir / "logs"):
+            folder.chmod(0o777)
+        (stack.run_dir / "internal.token").chmod(0o644)
+        stack.run_dir.chmod(0o755)
+
+        def doctor(conf=None):
+            result = subprocess.run([binary(), "doctor", "--nginx-user", "nobody", "--nginx-conf", str(conf or stack.run_dir / "nginx.conf")],
+                                    env=stack.env, capture_output=True, text=True, timeout=60)
+            return result.returncode, [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+
+        code, failures = doctor()
+        assert code == 0 and failures == [], failures
+
+        stack.socket.chmod(0o600)
+        code, failures = doctor()
+        assert code == 1 and len(failures) == 1 and failures[0].startswith("FAIL  socket") and "nobody may not write" in failures[0]
+        stack.socket.chmod(0o666)
+
+        stack.hls_dir.chmod(0o755)
+        code, failures = doctor()
+        assert code == 1 and len(failures) == 1 and failures[0].startswith("FAIL  HLS folder"), failures
+        stack.hls_dir.chmod(0o777)
+
+        nginx_conf = (stack.run_dir / "nginx.conf").read_text()
+        def variant(name, text):
+            path = stack.run_dir / name
+            path.write_text(text)
+            return path
+        locations = f"include {stack.run_dir}/livestreamd-locations.conf;"
+        assert locations in nginx_conf
+        code, failures = doctor(variant("no-locations.conf", nginx_conf.replace(locations, "")))
+        assert code == 1 and len(failures) == 1 and "locations snippet" in failures[0], failures
+
+        code, failures = doctor(variant("two-workers.conf", nginx_conf.replace("worker_processes 1;", "worker_processes 2;")))
+        assert code == 1 and len(failures) == 1 and "worker_processes is 2" in failures[0], failures
+
+        rtmp = (stack.run_dir / "livestreamd-rtmp.conf").read_text()
+        assert "access_log off;" in rtmp
+        logging_rtmp = variant("logging-rtmp.conf", rtmp.replace("access_log off;", ""))
+        code, failures = doctor(variant("logging.conf", nginx_conf.replace(f"{stack.run_dir}/livestreamd-rtmp.conf", str(logging_rtmp))))
+        assert code == 1 and len(failures) == 1 and "stream key" in failures[0], failures
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
