@@ -36,6 +36,12 @@ chmod 0644 "$DESTDIR$UNITDIR/livestreamd.service" "$DESTDIR$UNITDIR/livestreamd.
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
 install -m 0644 docs/*.md "$DESTDIR$DOCDIR/docs/"
 
+# Installing on this host as root: the user and group now (what the package's postinst does), so
+# that the configuration and token file below can be handed to the group.
+if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then
+    systemd-sysusers "$SYSUSERSDIR/livestreamd.conf"
+fi
+
 etc="$DESTDIR$SYSCONFDIR/livestreamd"
 mkdir -p "$etc"
 # The API token and the nginx <-> livestreamd secret are made here, once: never a shared default.
@@ -53,7 +59,7 @@ done
 if [ -z "$DESTDIR" ]; then
     cat <<NEXT
 installed livestreamd $("$BINDIR/livestreamd" --version | cut -d' ' -f2) under $PREFIX. Next, as root:
-  systemd-sysusers                      # user and group livestreamd; $NGINX_USER joins the group
+  systemd-sysusers                      # (done if you ran this as root) user and group livestreamd; $NGINX_USER joins it
   systemctl daemon-reload
   systemctl enable --now livestreamd.socket livestreamd.service
   livestreamd nginx-config --config $SYSCONFDIR/livestreamd/livestreamd.json --out /etc/nginx/livestreamd

@@ -98,7 +98,7 @@ enum Doctor {
 
     static func nginx(_ configuration: Configuration, conf: String?) -> [Finding] {
         var arguments = ["-T"]
-        if let conf { arguments += ["-c", conf, "-p", (conf as NSString).deletingLastPathComponent + "/"] }
+        if let conf { arguments += ["-c", conf] }  // nginx's own prefix: Debian's modules-enabled files load modules relative to it
         guard let dump = runNginx(arguments) else {
             return [Finding(check: "nginx -T", problem: "nginx -T failed (is nginx installed, and its configuration valid?)", fix: "run nginx -t and fix what it says")]
         }

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stack import REPO
+from support.system_user import installed_user
 
 pytestmark = pytest.mark.install
 
@@ -48,8 +49,9 @@ def test_units_and_files_are_where_systemd_and_nginx_look(staged):
 
 def test_systemd_accepts_the_units(tmp_path):
     # Installed for real under a temporary prefix, so that ExecStart names an executable systemd can check.
-    subprocess.run(["scripts/install.sh"], cwd=REPO, check=True, capture_output=True, timeout=1800,
-                   env=dict(os.environ, PREFIX=str(tmp_path / "usr"), SYSCONFDIR=str(tmp_path / "etc")))
+    with installed_user():
+        subprocess.run(["scripts/install.sh"], cwd=REPO, check=True, capture_output=True, timeout=1800,
+                       env=dict(os.environ, PREFIX=str(tmp_path / "usr"), SYSCONFDIR=str(tmp_path / "etc")))
     units = tmp_path / "usr/lib/systemd/system"
     verified = subprocess.run(["systemd-analyze", "verify", str(units / "livestreamd.socket"), str(units / "livestreamd.service")],
                               capture_output=True, text=True, timeout=60)
