@@ -9,6 +9,7 @@ run as www-data. The state folders are made as the units' StateDirectory= makes 
 walkthrough: create, start, publish a test pattern, live HLS, stop, split, the clips play, delete,
 and `livestreamd doctor` finds nothing wrong.
 """
+import contextlib
 import json
 import os
 import re
@@ -38,7 +39,7 @@ def test_the_readme_steps_on_debians_stock_nginx():
     root.chmod(0o755)
     processes = []
     try:
-        with installed_user():
+        with installed_user(), stopped_at_the_end(processes):
             # make install, as root on this host (the prefix keeps the machine's /usr clean).
             sh(str(REPO / "scripts/install.sh"), cwd=REPO, env=dict(os.environ, PREFIX=str(root / "usr"), SYSCONFDIR=str(root / "etc")))
             binary = root / "usr/bin/livestreamd"
@@ -133,6 +134,15 @@ def test_the_readme_steps_on_debians_stock_nginx():
             log = (root / "livestreamd.log").read_text()
             assert token not in log and stream["rtmp1"].rsplit("/", 1)[1] not in log
     finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def stopped_at_the_end(processes):
+    """Stops what the test started (before its user is removed: a user with processes cannot be)."""
+    try:
+        yield
+    finally:
         for process in reversed(processes):
             if process.poll() is None:
                 process.terminate()
@@ -140,7 +150,7 @@ def test_the_readme_steps_on_debians_stock_nginx():
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
-        shutil.rmtree(root, ignore_errors=True)
+                    process.wait()
 
 
 def _up(api):
