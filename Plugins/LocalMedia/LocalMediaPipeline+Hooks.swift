@@ -35,7 +35,7 @@ extension LocalMediaPipeline {
         guard accepted else { return refuse("second publisher on pipeline \(pipeline) of stream \(streamId)") }
         liveness.accepted(client)
         logger.info("publisher accepted", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "client": "\(client)"])
-        // A bare name in Location renames the stream for everything after the hook (see shared/FINDINGS.md).
+        // A bare name in Location renames the stream for everything after the hook (see docs/FINDINGS.md).
         return InternalResponse(status: 302, headers: [("Location", IngestKey.publicName(streamId: streamId, pipeline: pipeline))])
     }
 

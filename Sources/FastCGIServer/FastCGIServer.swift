@@ -20,7 +20,7 @@ import Glibc
 /// Threads: `loops` event loops, each polled by one worker that runs requests inline;
 /// the other workers are spares that take a loop over when its poller is stuck in a
 /// slow request (`LoopSupervisor`). Threads are plain threads, never the Swift
-/// concurrency pool: request handlers block (see shared/FINDINGS.md).
+/// concurrency pool: request handlers block (see docs/FINDINGS.md).
 public final class FastCGIServer: Sendable {
     private let context: ServerContext
     private let listener: ListeningSocket

@@ -1,5 +1,5 @@
 import Foundation
 
 // Everything runs in `Service`: closures written in top-level code are main-actor
-// isolated and trap when run on other threads (shared/FINDINGS.md).
+// isolated and trap when run on other threads (docs/FINDINGS.md).
 exit(Service.main())
