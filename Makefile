@@ -4,11 +4,12 @@
 #   make bench  the benchmark (prints figures; not a test)
 #   make aws-emulator PORT=N  the AWS emulator of the tests, on 127.0.0.1:N
 #   make install [PREFIX=/usr/local] [DESTDIR=]  binary, archiver, units, sample config (scripts/install.sh)
+#   make deb    a Debian package of the same tree (scripts/deb.sh)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: run test setup setup-test build release unit e2e bench clean aws-emulator install
+.PHONY: run test setup setup-test build release unit e2e bench clean aws-emulator install deb
 
 run: setup release
 	scripts/run-local.sh
@@ -47,3 +48,6 @@ aws-emulator:
 
 install:
 	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" scripts/install.sh
+
+deb:
+	scripts/deb.sh

@@ -4,6 +4,7 @@
 # units, the user and group (sysusers.d), a sample configuration and internal token file (never
 # overwritten) and the documentation.
 #   PREFIX=/usr/local DESTDIR= NGINX_USER=www-data NGINX_GROUP=$NGINX_USER SYSCONFDIR=/etc
+#   HOST_FILES=no: no configuration or token file (a package makes them on each host: scripts/deb.sh)
 set -eu
 cd "$(dirname "$0")/.."
 PREFIX=${PREFIX:-/usr/local}
@@ -35,6 +36,11 @@ render packaging/livestreamd.sysusers.in > "$DESTDIR$SYSUSERSDIR/livestreamd.con
 chmod 0644 "$DESTDIR$UNITDIR/livestreamd.service" "$DESTDIR$UNITDIR/livestreamd.socket" "$DESTDIR$SYSUSERSDIR/livestreamd.conf"
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
 install -m 0644 docs/*.md "$DESTDIR$DOCDIR/docs/"
+# The sample configuration, paths filled in, tokens left to make per host (the package's postinst does).
+mkdir -p "$DESTDIR$PREFIX/share/livestreamd"
+render packaging/livestreamd.json.in | sed -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" > "$DESTDIR$PREFIX/share/livestreamd/livestreamd.json.in"
+chmod 0644 "$DESTDIR$PREFIX/share/livestreamd/livestreamd.json.in"
+[ "${HOST_FILES:-yes}" = no ] && exit 0
 
 # Installing on this host as root: the user and group now (what the package's postinst does), so
 # that the configuration and token file below can be handed to the group.

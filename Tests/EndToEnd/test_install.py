@@ -105,3 +105,33 @@ def test_nginx_config_writes_the_three_snippets_from_the_installed_configuration
                               "--out", str(tmp_path / "refused")], env=env, capture_output=True, text=True, timeout=30)
     assert refused.returncode == 2 and "control_url" in refused.stderr and "rtmp_listen" in refused.stderr
     assert not (tmp_path / "refused").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="installs a package on this host (CI runs as root)")
+def test_the_debian_package_installs_its_host_files_and_purges_clean(tmp_path):
+    built = subprocess.run(["scripts/deb.sh"], cwd=REPO, env=dict(os.environ, OUT=str(tmp_path)), check=True, capture_output=True, text=True, timeout=1800)
+    package = Path(built.stdout.strip())
+    contents = subprocess.run(["dpkg-deb", "--contents", str(package)], check=True, capture_output=True, text=True).stdout
+    assert "./usr/bin/livestreamd" in contents and "./usr/lib/systemd/system/livestreamd.socket" in contents
+    assert "./etc/" not in contents, "no configuration or token is shipped: each host makes its own"
+    with installed_user():
+        try:
+            subprocess.run(["dpkg", "-i", str(package)], check=True, capture_output=True, text=True, timeout=300)
+            assert subprocess.run(["/usr/bin/livestreamd", "--version"], capture_output=True, text=True).stdout.startswith("livestreamd ")
+            config = Path("/etc/livestreamd/livestreamd.json")
+            token_file = Path("/etc/livestreamd/internal.token")
+            document = json.loads(config.read_text())
+            assert len(document["server"]["api_tokens"][0]) == 32 and len(token_file.read_text().strip()) == 32
+            import grp
+            assert grp.getgrgid(config.stat().st_gid).gr_name == "livestreamd" and config.stat().st_mode & 0o777 == 0o640
+            assert grp.getgrgid(token_file.stat().st_gid).gr_name == "livestreamd"
+            env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESTREAM_")}
+            checked = subprocess.run(["/usr/bin/livestreamd", "check-config", "--config", str(config)], env=env, capture_output=True, text=True, timeout=30)
+            assert checked.returncode == 0, checked.stderr
+            # An upgrade (reinstall) keeps the host's files.
+            before = config.read_text()
+            subprocess.run(["dpkg", "-i", str(package)], check=True, capture_output=True, timeout=300)
+            assert config.read_text() == before
+        finally:
+            subprocess.run(["dpkg", "--purge", "livestreamd"], capture_output=True, timeout=300)
+        assert not Path("/usr/bin/livestreamd").exists() and not Path("/etc/livestreamd").exists()
