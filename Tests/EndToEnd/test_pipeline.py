@@ -198,7 +198,7 @@ def test_keys_appear_in_no_file_nginx_or_livestreamd_writes(stack, stream):
                 assert not any(s in data for s in secrets), f"a stream key is in {path}"
     assert searched > 10
     log = stack.service_log.read_text(errors="replace")
-    assert re.search(r"method=POST ms=[0-9.]+ path=/streams/[0-9a-f]{32}/start status=200", log)
+    assert re.search(r"method=POST ms=[0-9.]+ path=/streams/[0-9a-f]{32}/start request_id=[0-9a-f]{32} status=200", log)
 
 
 def test_delete_then_get_is_404(stack, stream):

@@ -12,6 +12,8 @@ final class FailingStore: StreamStore {
     let interfering = Mutex<String?>(nil)
     /// Replaces that still land; after them every replace loses its race (nil: no limit).
     let landingReplaces = Mutex<Int?>(nil)
+    /// The next replace lands, but its caller hears of an outage (an answer lost for good).
+    let unconfirmedReplace = Mutex(false)
 
     func fail(_ operation: String) { failing.withLock { _ = $0.insert(operation) } }
     private func check(_ operation: String) throws {
@@ -32,7 +34,11 @@ final class FailingStore: StreamStore {
             current.state = state
             _ = try inner.replace(current)
         }
-        return try inner.replace(record)
+        let stored = try inner.replace(record)
+        if unconfirmedReplace.withLock({ value in defer { value = false }; return value }) {
+            throw ServiceError(.upstreamUnavailable, code: "Unreachable", "no answer (injected)")
+        }
+        return stored
     }
     func delete(_ record: StreamRecord) throws { try check("delete"); try inner.delete(record) }
     func list(limit: Int?, after token: String?) throws -> StreamPage { try inner.list(limit: limit, after: token) }
@@ -143,6 +149,16 @@ struct StreamControllerTests {
         let stopped = try controller.stop(id: record.id)
         #expect(!stopped.started && stopped.state == "STOPPING")
         #expect(try controller.get(id: record.id).version == stopped.version)
+    }
+
+    @Test func aStartWhoseRecordWriteLandedUnconfirmedIsUndoneInTheRecordToo() throws {
+        let record = try create()
+        store.unconfirmedReplace.withLock { $0 = true }
+        #expect(throws: ServiceError.self) { try controller.start(id: record.id, StartStreamInput(startoverWindowSeconds: 1234)) }
+        let stored = try controller.get(id: record.id)
+        // The channel was stopped and the packaging given back: the record says so, not what the lost write said.
+        #expect(!stored.started && stored.startoverWindowSeconds == record.startoverWindowSeconds && stored.lastStopped != nil)
+        #expect(media.calls.map(\.operation) == ["create", "updatePackaging", "start", "stop", "updatePackaging"])
     }
 
     @Test func aStopThatTookEffectAnswersItsRecordWhenTheFollowUpWriteLosesEveryRace() throws {

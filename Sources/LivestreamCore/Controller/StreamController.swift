@@ -153,12 +153,15 @@ public struct StreamController: Sendable {
             record.started = true
             undo("stop stream \(id) after its start could not be stored") { _ = try backends.media.stop(record) }
             if packagingChanged { restorePackaging(previous) }
-            // The write may have landed with its answer lost: then the record must say stopped too.
+            // The write may have landed with its answer lost: then the record must say stopped too,
+            // with the packaging the endpoint was given back.
             undo("mark stream \(id) stopped after its start could not be confirmed") {
                 _ = try mutate(id: id, touch: false) { current in
                     guard current.started, current.currentSessionId == plan.sessionId else { return }
                     current.started = false
                     current.lastStopped = String(now())
+                    current.startoverWindowSeconds = previous.startoverWindowSeconds
+                    current.keyRotationInterval = previous.keyRotationInterval
                 }
             }
             throw error
