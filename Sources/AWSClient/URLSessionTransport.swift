@@ -11,26 +11,25 @@ import FoundationNetworking
 /// to every CI build), TLS from the system, and the calls happen on the FastCGI worker
 /// threads, which block anyway; an async client would need the same bridge.
 ///
-/// Writes (any method but GET and HEAD) go on their own connections, one per request
-/// (`Connection: close`): libcurl re-sends a request whose kept-alive connection died
-/// before the answer on a new connection *without its body*, so a write whose answer was
-/// lost would hang until the attempt timeout instead of failing at once and being retried
-/// by the caller (who knows whether the write is safe to repeat).
+/// Writes (any method but GET and HEAD) go on a connection of their own, made for the one
+/// request (a session of its own, `Connection: close`): libcurl re-sends a request whose
+/// kept-alive connection died before the answer on a new connection *without its body*, so
+/// a write whose answer was lost, or sent on a connection the server had just closed, would
+/// hang until the attempt timeout instead of failing at once and being retried by the
+/// caller (who knows whether the write is safe to repeat). Writes are few (a stream's
+/// create, start, stop, delete); reads keep their connections.
 public final class URLSessionTransport: HTTPTransport {
     private let reads: URLSession
-    private let writes: URLSession
+    private let configuration: URLSessionConfiguration
 
     public init(maximumConnectionsPerHost: Int = 32) {
-        func session() -> URLSession {
-            let configuration = URLSessionConfiguration.ephemeral
-            configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
-            configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-            configuration.urlCache = nil
-            configuration.httpCookieStorage = nil
-            return URLSession(configuration: configuration)
-        }
-        reads = session()
-        writes = session()
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        configuration.httpCookieStorage = nil
+        self.configuration = configuration
+        reads = URLSession(configuration: configuration)
     }
 
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -42,7 +41,8 @@ public final class URLSessionTransport: HTTPTransport {
         if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) { urlRequest.httpBody = Data(request.body) }
         let isRead = request.method == "GET" || request.method == "HEAD"
         if !isRead { urlRequest.setValue("close", forHTTPHeaderField: "Connection") }
-        let session = isRead ? reads : writes
+        let session = isRead ? reads : URLSession(configuration: configuration)
+        defer { if !isRead { session.finishTasksAndInvalidate() } }
 
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)

@@ -120,6 +120,8 @@ def make_handler(plan, upstream):
                     if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"):
                         self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
+                if self.close_connection:  # the request said Connection: close; say so, as AWS's front ends do
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(data)
             finally:
