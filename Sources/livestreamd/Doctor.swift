@@ -26,7 +26,7 @@ enum Doctor {
         static func ok(_ check: String) -> Finding { Finding(check: check, problem: nil, fix: nil) }
     }
 
-    static func run(configuration: Configuration, registry: PluginRegistry, nginxUser: String, nginxConf: String?, environment: [String: String]) -> Int32 {
+    static func run(configuration: Configuration, registry: PluginRegistry, nginxUser: String, nginxConf: String?) -> Int32 {
         var findings: [Finding] = []
         guard let user = NginxUser(name: nginxUser) else {
             print("FAIL  nginx user: there is no user \(nginxUser)\n      fix: pass --nginx-user with the user nginx's workers run as (`user` in nginx.conf)")

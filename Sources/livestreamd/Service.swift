@@ -66,7 +66,7 @@ enum Service {
         if options.command == .doctor {
             LogLines.level = .critical  // the findings are the output
             LoggingSystem.bootstrap { LineLogHandler(label: $0) }
-            return Doctor.run(configuration: configuration, registry: registry, nginxUser: options.nginxUser, nginxConf: options.nginxConf, environment: environment)
+            return Doctor.run(configuration: configuration, registry: registry, nginxUser: options.nginxUser, nginxConf: options.nginxConf)
         }
         if options.command == .iamPolicy {
             return IAMPolicyCommand.run(configuration: configuration, account: options.account, environment: environment)

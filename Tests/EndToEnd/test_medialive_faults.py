@@ -304,7 +304,8 @@ def deletes_with_faults(stack, mode, count=1):
         stack.proxy.clear()
         yield response
         if response.status_code != 200:
-            assert requests.delete(stack.url(f"/streams/{sid}")).status_code == 200
+            # Retried by the client; the first may have removed the record with its answer lost.
+            assert requests.delete(stack.url(f"/streams/{sid}")).status_code in (200, 404)
         assert requests.get(stack.url(f"/streams/{sid}")).status_code == 404
         assert_consistent(stack)
     assert fired >= max(foreground, total - 3), f"faults fired at {fired} of {total} calls"
