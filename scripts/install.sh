@@ -36,6 +36,8 @@ render packaging/livestreamd.sysusers.in > "$DESTDIR$SYSUSERSDIR/livestreamd.con
 chmod 0644 "$DESTDIR$UNITDIR/livestreamd.service" "$DESTDIR$UNITDIR/livestreamd.socket" "$DESTDIR$SYSUSERSDIR/livestreamd.conf"
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
 install -m 0644 docs/*.md "$DESTDIR$DOCDIR/docs/"
+install -D -m 0644 packaging/livestreamd.logrotate "$DESTDIR$DOCDIR/examples/logrotate"
+install -D -m 0644 packaging/livestreamd.1 "$DESTDIR$PREFIX/share/man/man1/livestreamd.1"
 # The sample configuration, paths filled in, tokens left to make per host (the package's postinst does).
 mkdir -p "$DESTDIR$PREFIX/share/livestreamd"
 render packaging/livestreamd.json.in | sed -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" > "$DESTDIR$PREFIX/share/livestreamd/livestreamd.json.in"

@@ -36,9 +36,14 @@ def test_the_binary_runs_without_the_swift_toolchain(staged):
 
 def test_units_and_files_are_where_systemd_and_nginx_look(staged):
     for path in ["usr/lib/livestreamd/archiver.sh", "usr/lib/sysusers.d/livestreamd.conf",
-                 "usr/share/doc/livestreamd/README.md", "usr/share/doc/livestreamd/docs/API.md"]:
+                 "usr/share/doc/livestreamd/README.md", "usr/share/doc/livestreamd/docs/API.md", "usr/share/doc/livestreamd/examples/logrotate",
+                 "usr/share/man/man1/livestreamd.1"]:
         assert (staged / path).is_file(), path
     assert os.access(staged / "usr/lib/livestreamd/archiver.sh", os.X_OK)
+    manual = (staged / "usr/share/man/man1/livestreamd.1").read_text()
+    usage = subprocess.run([str(staged / "usr/bin/livestreamd"), "--help"], capture_output=True, text=True).stdout
+    for command in ("serve", "check-config", "nginx-config", "doctor", "iam-policy", "plugins", "storage copy", "--version"):
+        assert command in usage and (command in manual or command.replace("-", "\\-") in manual), command
     service = (staged / "usr/lib/systemd/system/livestreamd.service").read_text()
     socket = (staged / "usr/lib/systemd/system/livestreamd.socket").read_text()
     assert "ExecStart=/usr/bin/livestreamd serve --config /etc/livestreamd/livestreamd.json" in service
