@@ -23,7 +23,7 @@ bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/livestreamd
 
 render() {
     sed -e "s|@BINDIR@|$BINDIR|g" -e "s|@LIBDIR@|$LIBDIR|g" -e "s|@DOCDIR@|$DOCDIR|g" \
-        -e "s|@NGINX_USER@|$NGINX_USER|g" -e "s|@NGINX_GROUP@|$NGINX_GROUP|g" "$1"
+        -e "s|@NGINX_USER@|$NGINX_USER|g" -e "s|@NGINX_GROUP@|$NGINX_GROUP|g" -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" "$1"
 }
 secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 
