@@ -10,7 +10,9 @@ struct LiveFolders: Sendable {
     let directory: String?
 
     /// Marks each pipeline's playlist ended, once nginx-rtmp has stopped writing it (at most `patience`).
-    func endPlaylists(of streamId: String, patience: Duration = .seconds(3)) {
+    /// - Returns: what could not be done (a folder nginx-rtmp made that this user may not enter or change).
+    func endPlaylists(of streamId: String, patience: Duration = .seconds(3)) -> [String] {
+        var problems = unreachableFolders(of: streamId).map { "cannot end the live playlist in \($0): \(LiveFolders.notOurs)" }
         for playlist in playlists(of: streamId) {
             guard let settled = waitUntilSettled(playlist, patience: patience), !settled.contains("#EXT-X-ENDLIST") else { continue }
             let ended = settled + (settled.hasSuffix("\n") ? "" : "\n") + "#EXT-X-ENDLIST\n"
@@ -18,13 +20,27 @@ struct LiveFolders: Sendable {
             let temporary = playlist + ".ended"
             if FileManager.default.createFile(atPath: temporary, contents: Data(ended.utf8)) {
                 rename(temporary, playlist)
+            } else {
+                problems.append("cannot end the live playlist \(playlist): \(LiveFolders.notOurs)")
             }
         }
+        return problems
     }
 
+    /// Why a live folder can be out of reach: nginx-rtmp makes it (drwxr--r--) for nginx's user alone.
+    static let notOurs = "nginx-rtmp made it for nginx's user alone (docs/FINDINGS.md)"
+
     /// Removes both pipelines' live folders.
-    func remove(of streamId: String) {
-        for pipeline in [1, 2] { removeFolder(named: IngestKey.publicName(streamId: streamId, pipeline: pipeline)) }
+    /// - Returns: what could not be removed.
+    func remove(of streamId: String) -> [String] {
+        [1, 2].compactMap { removeFolder(named: IngestKey.publicName(streamId: streamId, pipeline: $0)) }
+    }
+
+    /// The stream's live folders that exist but that this user may not enter.
+    private func unreachableFolders(of streamId: String) -> [String] {
+        guard let directory else { return [] }
+        return [1, 2].map { directory + "/" + IngestKey.publicName(streamId: streamId, pipeline: $0) }
+            .filter { FileManager.default.fileExists(atPath: $0) && access($0, X_OK | W_OK) != 0 }
     }
 
     /// Live folders of streams that are not started (or gone), untouched for `age`.
@@ -32,6 +48,7 @@ struct LiveFolders: Sendable {
         guard let directory, let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         let started = Set(records.filter(\.started).map(\.id))
         return names.filter { name in
+            // A folder this user cannot enter counts by its own time.
             guard let (streamId, _) = IngestKey.parsePublicName(name), !started.contains(streamId),
                 let modified = FileTimes.newest([directory + "/" + name] + FileTimes.entries(of: directory + "/" + name))
             else { return false }
@@ -39,9 +56,17 @@ struct LiveFolders: Sendable {
         }
     }
 
-    func removeFolder(named name: String) {
-        guard let directory, IngestKey.parsePublicName(name) != nil else { return }
-        try? FileManager.default.removeItem(atPath: directory + "/" + name)
+    /// - Returns: why the folder could not be removed, nil when it is gone.
+    func removeFolder(named name: String) -> String? {
+        guard let directory, IngestKey.parsePublicName(name) != nil else { return nil }
+        let path = directory + "/" + name
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            try FileManager.default.removeItem(atPath: path)
+            return nil
+        } catch {
+            return "cannot remove the live folder \(path): \(LiveFolders.notOurs)"
+        }
     }
 
     private func playlists(of streamId: String) -> [String] {

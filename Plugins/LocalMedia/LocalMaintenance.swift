@@ -42,8 +42,11 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
             try freeSlotsOfGonePublishers(records)
             checkArchives(records)
             for folder in folders.staleFolders(of: records, olderThan: keep) {
-                folders.removeFolder(named: folder)
-                logger.info("removed the live folder of a stopped stream", metadata: ["folder": "\(folder)"])
+                if let problem = folders.removeFolder(named: folder) {
+                    logger.warning("\(problem)", metadata: ["folder": "\(folder)"])
+                } else {
+                    logger.info("removed the live folder of a stopped stream", metadata: ["folder": "\(folder)"])
+                }
             }
         } catch {
             logger.warning("local pipeline maintenance failed; retrying", metadata: ["error": "\(error)"])

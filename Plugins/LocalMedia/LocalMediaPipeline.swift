@@ -114,7 +114,7 @@ public struct LocalMediaPipeline: MediaPipeline {
             Thread.sleep(forTimeInterval: 0.1)
             remaining = Publishers((try store.get(id: record.id))?.mediaState ?? [:])
         }
-        liveFolders.endPlaylists(of: record.id)
+        for problem in liveFolders.endPlaylists(of: record.id) { logger.warning("\(problem)", metadata: ["stream": "\(record.id)"]) }
         // The publishers are the hooks' to record: the media state is returned as it was.
         guard remaining.isEmpty else {
             logger.warning(
@@ -134,7 +134,7 @@ public struct LocalMediaPipeline: MediaPipeline {
 
     public func delete(_ record: StreamRecord) throws {
         if record.started || !Publishers(record.mediaState).isEmpty { dropPublishers(of: record.id) }
-        liveFolders.remove(of: record.id)
+        for problem in liveFolders.remove(of: record.id) { logger.warning("\(problem)", metadata: ["stream": "\(record.id)"]) }
     }
 
     public func checkReady() throws {

@@ -45,7 +45,7 @@ struct LocalMaintenanceTests {
         let folders = LiveFolders(directory: root + "/hls")
         let stale = folders.staleFolders(of: [stopped, live, fresh], olderThan: .seconds(3600))
         #expect(Set(stale) == [stopped.id, stopped.id + "-backup"])
-        for name in stale { folders.removeFolder(named: name) }
+        for name in stale { #expect(folders.removeFolder(named: name) == nil) }
         #expect(!FileManager.default.fileExists(atPath: root + "/hls/" + stopped.id))
         #expect(FileManager.default.fileExists(atPath: root + "/hls/" + live.id))
         #expect(FileManager.default.fileExists(atPath: root + "/hls/not-a-stream"))
