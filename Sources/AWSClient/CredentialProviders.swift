@@ -125,7 +125,8 @@ public struct SharedFileCredentialProvider: CredentialProvider {
             throw CredentialsError(
                 "profile \(profile) uses \(key), which livestreamd cannot use; give the profile keys, a role_arn, or a credential_process, or use AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE")
         }
-        return chain.isEmpty ? nil : try { throw CredentialsError("profile \(profile) has no credentials") }()
+        guard chain.isEmpty else { throw CredentialsError("profile \(profile) has no credentials") }
+        return nil
     }
 
     /// `credential_source`: the environment's keys, the instance's role or the container's.
@@ -156,10 +157,9 @@ public struct SharedFileCredentialProvider: CredentialProvider {
         ]
         if let externalId = values["external_id"] { form.append(("ExternalId", externalId)) }
         if let duration = values["duration_seconds"] { form.append(("DurationSeconds", duration)) }
-        let body = form.map { "\($0.0)=\(SignatureV4.uriEncode($0.1, keepSlash: false))" }.joined(separator: "&")
         let answer: HTTPResponse
         do {
-            answer = try service.send(method: "POST", path: "/", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(body.utf8))
+            answer = try service.send(method: "POST", path: "/", headers: [STSCredentials.formType], body: STSCredentials.form(form))
         } catch let error as AWSError {
             throw CredentialsError("STS AssumeRole of \(roleArn) for profile \(profile) failed: \(error.code)")
         }
@@ -408,13 +408,11 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
         guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
             throw CredentialsError("cannot read AWS_WEB_IDENTITY_TOKEN_FILE \(tokenFile)")
         }
-        let form = [
+        let form = STSCredentials.form([
             ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleArn), ("RoleSessionName", sessionName),
             ("WebIdentityToken", token.trimmingCharacters(in: .whitespacesAndNewlines)),
-        ].map { "\($0.0)=\(SignatureV4.uriEncode($0.1, keepSlash: false))" }.joined(separator: "&")
-        let response = try transport.send(HTTPRequest(
-            method: "POST", url: stsEndpoint + "/", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-            body: Array(form.utf8), timeout: .seconds(10)))
+        ])
+        let response = try transport.send(HTTPRequest(method: "POST", url: stsEndpoint + "/", headers: [STSCredentials.formType], body: form, timeout: .seconds(10)))
         guard response.status == 200 else {
             let code = XMLScan.text(of: "Code", in: String(decoding: response.body, as: UTF8.self)) ?? "HTTP \(response.status)"
             throw CredentialsError("STS AssumeRoleWithWebIdentity for \(roleArn) failed: \(code)")
@@ -423,8 +421,16 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
     }
 }
 
-/// The `Credentials` of an STS answer (AssumeRole, AssumeRoleWithWebIdentity).
+/// STS's query protocol: the form a request carries, and the `Credentials` of its answer
+/// (AssumeRole, AssumeRoleWithWebIdentity).
 enum STSCredentials {
+    static let formType = ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+
+    /// `name=value&...`, form-encoded.
+    static func form(_ fields: [(String, String)]) -> [UInt8] {
+        Array(fields.map { "\($0.0)=\(SignatureV4.uriEncode($0.1, keepSlash: false))" }.joined(separator: "&").utf8)
+    }
+
     static func parse(_ body: [UInt8], what: String) throws -> AWSCredentials {
         let text = String(decoding: body, as: UTF8.self)
         guard let keyId = XMLScan.text(of: "AccessKeyId", in: text), let secret = XMLScan.text(of: "SecretAccessKey", in: text) else {

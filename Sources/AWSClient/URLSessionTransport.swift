@@ -16,8 +16,9 @@ import FoundationNetworking
 /// kept-alive connection died before the answer on a new connection *without its body*, so
 /// a write whose answer was lost, or sent on a connection the server had just closed, would
 /// hang until the attempt timeout instead of failing at once and being retried by the
-/// caller (who knows whether the write is safe to repeat). Writes are few (a stream's
-/// create, start, stop, delete); reads keep their connections.
+/// caller (who knows whether the write is safe to repeat). GETs keep their connections; every
+/// other request pays a connection (and TLS handshake) of its own, which includes the JSON
+/// protocols' reads (DynamoDB GetItem and Scan are POSTs).
 public final class URLSessionTransport: HTTPTransport {
     private let reads: URLSession
     private let configuration: URLSessionConfiguration
