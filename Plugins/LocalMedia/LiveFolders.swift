@@ -1,46 +1,50 @@
 import Foundation
 import LivestreamCore
 
-/// nginx-rtmp's live HLS folders of a stream (`<directory>/<public name>/`), as viewers see them.
+/// nginx-rtmp's live HLS folders of a stream (`<hls_path>/<public name>/`), as viewers see them.
 ///
-/// nginx-rtmp leaves a finished stream's playlist as it was, without `#EXT-X-ENDLIST`,
-/// so players keep polling it as live; and it never removes the folders.
+/// nginx-rtmp leaves a finished stream's playlist as it was, without `#EXT-X-ENDLIST`, so
+/// players keep polling it as live. It makes the folders for nginx's user alone (drwxr--r--,
+/// docs/FINDINGS.md), so livestreamd, running as its own user, reads, ends and removes them
+/// through the snippets' internal server: `/live-folders/<name>/`, where nginx's WebDAV
+/// `PUT` and `DELETE` act as nginx's user. The token travels in a header, because nginx's
+/// error log prints request lines.
 struct LiveFolders: Sendable {
-    /// nginx's `hls_path`; nil when livestreamd is not told where it is.
+    /// nginx's `hls_path`, listed for stale folders; nil when livestreamd is not told where it is.
     let directory: String?
-
-    /// Marks each pipeline's playlist ended, once nginx-rtmp has stopped writing it (at most `patience`).
-    /// - Returns: what could not be done (a folder nginx-rtmp made that this user may not enter or change).
-    func endPlaylists(of streamId: String, patience: Duration = .seconds(3)) -> [String] {
-        var problems = unreachableFolders(of: streamId).map { "cannot end the live playlist in \($0): \(LiveFolders.notOurs)" }
-        for playlist in playlists(of: streamId) {
-            guard let settled = waitUntilSettled(playlist, patience: patience), !settled.contains("#EXT-X-ENDLIST") else { continue }
-            let ended = settled + (settled.hasSuffix("\n") ? "" : "\n") + "#EXT-X-ENDLIST\n"
-            // Replace, never append in place: a reader sees the old or the new playlist.
-            let temporary = playlist + ".ended"
-            if FileManager.default.createFile(atPath: temporary, contents: Data(ended.utf8)) {
-                rename(temporary, playlist)
-            } else {
-                problems.append("cannot end the live playlist \(playlist): \(LiveFolders.notOurs)")
-            }
-        }
-        return problems
+    /// `http://127.0.0.1:PORT/live-folders` on the internal server.
+    let url: String
+    /// The internal token (nil: none configured).
+    let token: String?
+    /// One HTTP exchange with nginx (replaced in tests).
+    var exchange: LoopbackHTTP.Exchange = { method, url, headers, body in
+        try LoopbackHTTP.call(method, url, headers: headers, body: body)
     }
 
-    /// Why a live folder can be out of reach: nginx-rtmp makes it (drwxr--r--) for nginx's user alone.
-    static let notOurs = "nginx-rtmp made it for nginx's user alone (docs/FINDINGS.md)"
+    /// The header that carries the internal token.
+    static let tokenHeader = "X-Livestreamd-Token"
+
+    /// Marks each pipeline's playlist ended, once nginx-rtmp has stopped writing it (at most `patience`).
+    /// - Returns: what could not be done.
+    func endPlaylists(of streamId: String, patience: Duration = .seconds(3)) -> [String] {
+        [1, 2].compactMap { pipeline in
+            let playlist = "\(url)/\(IngestKey.publicName(streamId: streamId, pipeline: pipeline))/index.m3u8"
+            do {
+                guard let settled = try waitUntilSettled(playlist, patience: patience), !settled.contains("#EXT-X-ENDLIST") else { return nil }
+                let ended = settled + (settled.hasSuffix("\n") ? "" : "\n") + "#EXT-X-ENDLIST\n"
+                // nginx writes a PUT to a temporary file and renames it: a reader sees the old or the new playlist.
+                let answer = try call("PUT", playlist, body: ended)
+                return [200, 201, 204].contains(answer.status) ? nil : "cannot end the live playlist \(playlist): nginx answered \(answer.status)"
+            } catch {
+                return "cannot end the live playlist \(playlist): \(error)"
+            }
+        }
+    }
 
     /// Removes both pipelines' live folders.
     /// - Returns: what could not be removed.
     func remove(of streamId: String) -> [String] {
         [1, 2].compactMap { removeFolder(named: IngestKey.publicName(streamId: streamId, pipeline: $0)) }
-    }
-
-    /// The stream's live folders that exist but that this user may not enter.
-    private func unreachableFolders(of streamId: String) -> [String] {
-        guard let directory else { return [] }
-        return [1, 2].map { directory + "/" + IngestKey.publicName(streamId: streamId, pipeline: $0) }
-            .filter { FileManager.default.fileExists(atPath: $0) && access($0, X_OK | W_OK) != 0 }
     }
 
     /// Live folders of streams that are not started (or gone), untouched for `age`.
@@ -58,30 +62,33 @@ struct LiveFolders: Sendable {
 
     /// - Returns: why the folder could not be removed, nil when it is gone.
     func removeFolder(named name: String) -> String? {
-        guard let directory, IngestKey.parsePublicName(name) != nil else { return nil }
-        let path = directory + "/" + name
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard IngestKey.parsePublicName(name) != nil else { return nil }
+        let folder = "\(url)/\(name)/"
         do {
-            try FileManager.default.removeItem(atPath: path)
-            return nil
+            let answer = try call("DELETE", folder)
+            return [200, 204, 404].contains(answer.status) ? nil : "cannot remove the live folder \(folder): nginx answered \(answer.status)"
         } catch {
-            return "cannot remove the live folder \(path): \(LiveFolders.notOurs)"
+            return "cannot remove the live folder \(folder): \(error)"
         }
     }
 
-    private func playlists(of streamId: String) -> [String] {
-        guard let directory else { return [] }
-        return [1, 2].map { directory + "/" + IngestKey.publicName(streamId: streamId, pipeline: $0) + "/index.m3u8" }
-            .filter { FileManager.default.fileExists(atPath: $0) }
+    private func call(_ method: String, _ target: String, body: String? = nil) throws -> (status: Int, body: String) {
+        try exchange(method, target, token.map { [LiveFolders.tokenHeader: $0] } ?? [:], body)
     }
 
-    /// The playlist once it has not changed for half a second; nil if it keeps changing.
-    private func waitUntilSettled(_ path: String, patience: Duration) -> String? {
+    /// The playlist once it has not changed for half a second; nil if there is none or it keeps changing.
+    private func waitUntilSettled(_ playlist: String, patience: Duration) throws -> String? {
+        func read() throws -> String? {
+            let answer = try call("GET", playlist)
+            guard answer.status != 404 else { return nil }
+            guard answer.status == 200 else { throw LoopbackHTTP.Failure(description: "nginx answered \(answer.status)") }
+            return answer.body
+        }
         let deadline = ContinuousClock.now + patience
-        var last = try? String(contentsOfFile: path, encoding: .utf8)
-        while ContinuousClock.now < deadline {
+        var last = try read()
+        while last != nil, ContinuousClock.now < deadline {
             Thread.sleep(forTimeInterval: 0.5)
-            let now = try? String(contentsOfFile: path, encoding: .utf8)
+            let now = try read()
             if now == last { return now }
             last = now
         }

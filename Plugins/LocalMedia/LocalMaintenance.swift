@@ -10,7 +10,9 @@ import Logging
 /// - A stream whose encoder publishes but whose archive got no new segment (nor segment
 ///   list entry) for 2 x `segment_length` is logged as a warning, once per stall.
 /// - Live HLS folders of streams that are stopped (or deleted) are removed once nothing
-///   was written to them for `keep` (nginx-rtmp never removes them).
+///   was written to them for `keep`: nginx-rtmp's own cleanup (`hls_cleanup`, on in the
+///   snippets) removes them about two minutes after the last write, but only while nginx
+///   runs with that setting.
 final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
     let wakeup = MaintenanceWakeup()
     private let store: any StreamStore

@@ -26,8 +26,14 @@ public struct LocalMediaPipeline: MediaPipeline {
         public var statURL: String
         /// The secret nginx's hooks, relay and control endpoints share with livestreamd (nil: none, any local process may call them).
         public var internalToken: String?
-        /// nginx-rtmp's `hls_path`, where livestreamd ends playlists and removes folders (nil: it does neither).
+        /// nginx-rtmp's `hls_path`, listed for the live folders of stopped streams (nil: not listed).
         public var hlsDirectory: String?
+
+        /// The live folders on the internal server that serves `rtmp_control` (`/live-folders`, in the snippets).
+        public var liveFoldersURL: String {
+            guard let control = URLComponents(string: controlURL), let host = control.host else { return "http://127.0.0.1:8081/live-folders" }
+            return "http://\(host)\(control.port.map { ":\($0)" } ?? "")/live-folders"
+        }
 
         public init(
             rtmpURL: String, ingestApp: String, hlsURL: String, controlURL: String, statURL: String = "http://127.0.0.1:8081/stat", internalToken: String? = nil,
@@ -79,7 +85,7 @@ public struct LocalMediaPipeline: MediaPipeline {
         let liveness = PublisherLiveness(updateInterval: .seconds(PublisherLiveness.nginxUpdateSeconds), now: clock)
         self.liveness = liveness
         self.stopConfirmation = stopConfirmation
-        liveFolders = LiveFolders(directory: settings.hlsDirectory)
+        liveFolders = LiveFolders(directory: settings.hlsDirectory, url: settings.liveFoldersURL, token: settings.internalToken)
         maintenance = LocalMaintenance(
             store: store, folders: liveFolders, liveness: liveness, nginxPublishers: nginxPublishers, keep: keepStoppedLiveFolders, logger: logger)
     }
@@ -207,8 +213,8 @@ public enum LocalMediaPlugin {
         ConfigOption("media.local.hls_url", .string, default: "http://127.0.0.1:8080/hls", help: "base URL of the live HLS folders"),
         ConfigOption(
             "media.local.hls_directory", .string, default: "var/run/hls",
-            help: "nginx-rtmp's hls_path (in the snippets livestreamd nginx-config writes): stop ends the playlists there (#EXT-X-ENDLIST), delete removes the folders"),
-        ConfigOption("media.local.control_url", .string, default: "http://127.0.0.1:8081/control", help: "nginx-rtmp rtmp_control base (loopback listener)"),
+            help: "nginx-rtmp's hls_path (in the snippets livestreamd nginx-config writes); the background round lists it for the live folders of stopped streams"),
+        ConfigOption("media.local.control_url", .string, default: "http://127.0.0.1:8081/control", help: "nginx-rtmp rtmp_control base on the snippets' loopback internal server, whose /live-folders/ stop and delete use to end playlists (#EXT-X-ENDLIST) and remove live folders"),
         ConfigOption(
             "media.local.stat_url", .string, default: "http://127.0.0.1:8081/stat",
             help: "nginx-rtmp rtmp_stat (loopback listener): which publishers nginx still holds, to free the slots of lost ones"),

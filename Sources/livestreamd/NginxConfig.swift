@@ -9,7 +9,7 @@ import LocalMedia
 /// - `livestreamd-rtmp.conf`, top level: the `rtmp {}` block (ingest with the key hook, failover,
 ///   HLS, archiver); a comment only when `media.backend` is not `local`.
 /// - `livestreamd-http.conf`, inside `http {}`: the FastCGI upstream and, for `local`, the
-///   loopback internal server (hooks, `rtmp_control`, `rtmp_stat`).
+///   loopback internal server (hooks, `rtmp_control`, `rtmp_stat`, the live folders).
 /// - `livestreamd-locations.conf`, inside a `server {}`: the API location, `/hls/`, `/archive/`
 ///   and nginx's own errors in the API's JSON shape.
 enum NginxConfig {
@@ -257,6 +257,18 @@ enum NginxConfig {
                 return 403;
             }
             rtmp_stat all;
+        }
+        # nginx-rtmp makes each stream's live HLS folder for nginx's user alone, so livestreamd
+        # reads, ends (PUT of the playlist) and removes (DELETE) them here, as nginx's user.
+        # The token comes in a header: nginx's error log prints request lines.
+        location ~ ^/live-folders/([A-Za-z0-9_-]+)/(index\\.m3u8)?$ {
+            if ($http_x_livestreamd_token != "@INTERNAL_TOKEN@") {
+                return 403;
+            }
+            alias @HLS_DIR@/$1/$2;
+            dav_methods PUT DELETE;
+            dav_access user:rw group:r all:r;
+            log_not_found off;
         }
     }
     """

@@ -118,6 +118,11 @@ def test_the_readme_steps_on_debians_stock_nginx():
             eventually(lambda: requests.get(live).status_code == 200 and ".ts" in requests.get(live).text, timeout=20, what="live HLS")
             encoder.wait(timeout=40)
             stopped = requests.post(api + f"/streams/{sid}/stop", headers=auth).json()
+            # nginx-rtmp made the live folder for www-data alone; livestreamd ends its playlist through nginx.
+            live_folder = state / "hls" / sid
+            assert live_folder.stat().st_uid == pwd_uid("www-data") and live_folder.stat().st_mode & 0o077 == 0o044
+            ended = requests.get(live)
+            assert ended.status_code == 200 and ended.text.rstrip().endswith("#EXT-X-ENDLIST"), ended.text
             session = stopped["current_session_id"]
             root_url = stopped["archives_path"][session]
             folder = Path(root_url[len("file://"):])
@@ -131,11 +136,13 @@ def test_the_readme_steps_on_debians_stock_nginx():
             probed = sh("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", clip, timeout=60)
             assert float(probed.stdout.strip()) >= 4
             assert requests.delete(api + f"/streams/{sid}", headers=auth).status_code == 200
+            assert not live_folder.exists() and requests.get(live).status_code == 404, "delete removed the live folder through nginx"
             log = (root / "livestreamd.log").read_text()
-            # Known gap (docs/FINDINGS.md): nginx-rtmp's live folders are nginx's user's alone, so livestreamd cannot end
-            # the live playlist or remove the folders under this permission model; it must say so, not fail silently.
-            assert "cannot end the live playlist" in log and "cannot remove the live folder" in log, log
+            assert "cannot end the live playlist" not in log and "cannot remove the live folder" not in log, log
             assert token not in log and stream["rtmp1"].rsplit("/", 1)[1] not in log
+            internal_token = Path(local["internal_token_file"]).read_text().strip()
+            for written in [*logs.iterdir(), root / "livestreamd.log", state / "archiver.log"]:
+                assert internal_token not in written.read_text(errors="replace"), written
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -146,6 +146,14 @@ def test_only_the_ingest_relay_publishes_into_live_hls_and_control_needs_the_tok
         assert hook.status_code == 403
         spoofed = requests.post(f"{control}/_internal/rtmp/archive?token=wrong", data={"name": record["id"], "token": stack.internal_token})
         assert spoofed.status_code == 403, "the URL's token is the one that counts"
+        # The live folders (where livestreamd ends and removes them as nginx's user) take the token in a header only,
+        # and only a stream folder's playlist or the folder itself.
+        folder = f"{control}/live-folders/{record['id']}/"
+        assert requests.delete(folder).status_code == 403
+        assert requests.delete(folder + f"?token={stack.internal_token}").status_code == 403
+        assert requests.put(folder + "index.m3u8", data="#EXTM3U\n", headers={"X-Livestreamd-Token": "wrong"}).status_code == 403
+        assert not requests.put(folder + "other.txt", data="x", headers={"X-Livestreamd-Token": stack.internal_token}).ok
+        assert not (stack.hls_dir / record["id"] / "other.txt").exists() and (stack.hls_dir / record["id"] / "index.m3u8").exists()
     finally:
         assert stack.stop()[0] == 0
 

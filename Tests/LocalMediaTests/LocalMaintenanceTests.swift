@@ -42,10 +42,12 @@ struct LocalMaintenanceTests {
         _ = try folder("hls/\(live.id)", files: ["index.m3u8"], age: 7200)
         _ = try folder("hls/\(fresh.id)", files: ["index.m3u8"], age: 10)
         _ = try folder("hls/not-a-stream", age: 7200)
-        let folders = LiveFolders(directory: root + "/hls")
+        let nginx = FakeLiveFolderServer(directory: root + "/hls")
+        let folders = nginx.folders()
         let stale = folders.staleFolders(of: [stopped, live, fresh], olderThan: .seconds(3600))
         #expect(Set(stale) == [stopped.id, stopped.id + "-backup"])
         for name in stale { #expect(folders.removeFolder(named: name) == nil) }
+        #expect(Set(nginx.requests.map(\.target)) == ["DELETE /live-folders/\(stopped.id)/", "DELETE /live-folders/\(stopped.id)-backup/"])
         #expect(!FileManager.default.fileExists(atPath: root + "/hls/" + stopped.id))
         #expect(FileManager.default.fileExists(atPath: root + "/hls/" + live.id))
         #expect(FileManager.default.fileExists(atPath: root + "/hls/not-a-stream"))
@@ -61,7 +63,7 @@ struct LocalMaintenanceTests {
         liveness.accepted("c2", at: Date().addingTimeInterval(-120))
         liveness.accepted("c3", at: Date().addingTimeInterval(-3))
         let maintenance = LocalMaintenance(
-            store: MemoryStreamStore(), folders: LiveFolders(directory: nil), liveness: liveness, nginxPublishers: { nil }, keep: .seconds(3600),
+            store: MemoryStreamStore(), folders: LiveFolders(directory: nil, url: "http://127.0.0.1:9/live-folders", token: nil), liveness: liveness, nginxPublishers: { nil }, keep: .seconds(3600),
             logger: Logger(label: "test"))
         let found = maintenance.stalledArchives([stalled, healthy, newcomer])
         #expect(found.map(\.0) == [stalled.id] && found.map(\.1) == [1])
@@ -76,7 +78,7 @@ struct LocalMaintenanceTests {
         stopping.state = LocalMediaPipeline.stoppingState
         stopping = try store.create(stopping)
         let maintenance = LocalMaintenance(
-            store: store, folders: LiveFolders(directory: nil), liveness: liveness, nginxPublishers: { ["held"] }, keep: .seconds(3600),
+            store: store, folders: LiveFolders(directory: nil, url: "http://127.0.0.1:9/live-folders", token: nil), liveness: liveness, nginxPublishers: { ["held"] }, keep: .seconds(3600),
             logger: Logger(label: "test"))
         // Right after a start-up, absence from the stat page is not enough: an older worker may still report.
         #expect(maintenance.runRound() == .seconds(4))
