@@ -14,6 +14,14 @@ public struct FastCGIServerConfiguration: Sendable {
         /// The listening socket of a predecessor process (an upgrade), as `fd`; with
         /// `ownsPath`, its socket file is now this process's to remove at exit.
         case handedOver(fd: Int32, ownsPath: Bool)
+
+        /// The path of the unix socket this listener is or was given (nil: not a unix socket bound to a path).
+        public var unixPath: String? {
+            switch self {
+            case .unixSocket(let path, _): path
+            case .inherited(let fd), .handedOver(let fd, _): ListeningSocket.boundPath(fd)
+            }
+        }
     }
 
     public var listener: Listener

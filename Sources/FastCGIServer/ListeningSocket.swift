@@ -32,7 +32,7 @@ struct ListeningSocket {
     }
 
     /// The path a unix socket is bound to.
-    private static func boundPath(_ fd: Int32) -> String? {
+    static func boundPath(_ fd: Int32) -> String? {
         var address = sockaddr_un()
         var length = socklen_t(MemoryLayout<sockaddr_un>.size)
         let result = withUnsafeMutablePointer(to: &address) {

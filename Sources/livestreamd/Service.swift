@@ -127,6 +127,11 @@ enum Service {
             (listener, predecessor) = (inherited.listener, inherited.channel)
         } else if let activated = systemdSocket(environment: environment) {
             listener = .inherited(fd: activated)
+            // nginx's snippets (livestreamd nginx-config) and doctor go by server.socket.
+            if let configured = configuration.string("server.socket"), !configured.isEmpty, let passed = listener.unixPath, passed != configured {
+                logger.warning(
+                    "systemd passed the socket \(passed), but server.socket is \(configured): nginx's snippets from livestreamd nginx-config connect to server.socket; make the socket unit's ListenStream and server.socket agree")
+            }
         } else if let path = configuration.string("server.socket"), !path.isEmpty, let mode = ServiceOptions.socketMode(configuration) {
             do {
                 try FileManager.default.createDirectory(atPath: ServiceOptions.socketFolder(path), withIntermediateDirectories: true)

@@ -84,7 +84,8 @@ def test_a_stale_socket_is_replaced_and_only_the_services_own_is_removed(tmp_pat
         other.close()
 
 
-def test_systemd_socket_activation(tmp_path):
+@pytest.mark.parametrize("configured", ["unset", "elsewhere"])
+def test_systemd_socket_activation(tmp_path, configured):
     stack = Stack(tmp_path / "stack")
     stack.render_nginx()
     listener = socket.socket(socket.AF_UNIX)
@@ -92,6 +93,8 @@ def test_systemd_socket_activation(tmp_path):
     listener.listen(64)
     env = dict(stack.env, LISTEN_FDS="1")
     env.pop("LIVESTREAM_SERVER_SOCKET")
+    if configured == "elsewhere":
+        env["LIVESTREAM_SERVER_SOCKET"] = str(tmp_path / "elsewhere.sock")
     # As systemd passes it: the socket as fd 3, LISTEN_PID the service's own pid (the shell execs in place).
     log = open(tmp_path / "service.log", "wb")
     service = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ exec "$0"', binary()], env=env, close_fds=False,
@@ -100,8 +103,12 @@ def test_systemd_socket_activation(tmp_path):
         code = stack.serve_through_nginx(service, "activated")
     finally:
         listener.close()
-    assert code == 0, (tmp_path / "service.log").read_text()
+    written = (tmp_path / "service.log").read_text()
+    assert code == 0, written
     assert stack.socket.exists(), "systemd's socket is systemd's to remove"
+    # A socket unit and a configuration that disagree leave nginx's snippets pointing elsewhere: said at start-up.
+    assert (f"systemd passed the socket {stack.socket}, but server.socket is" in written) == (configured == "elsewhere"), written
+    assert not (tmp_path / "elsewhere.sock").exists()
 
 
 def load(stack, url, seconds, results):
