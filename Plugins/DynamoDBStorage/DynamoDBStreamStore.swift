@@ -87,7 +87,7 @@ public final class DynamoDBStreamStore: StreamStore {
     private func landed(_ id: String, _ token: String, _ write: () throws -> Void) throws {
         do {
             try write()
-        } catch let error as ServiceError where error.kind == .upstreamUnavailable || error.kind == .upstreamTimeout {
+        } catch let error as ServiceError where error.isNoAnswer {
             guard (try? holds(id, token)) == true else { throw error }
         }
     }
@@ -101,7 +101,7 @@ public final class DynamoDBStreamStore: StreamStore {
         try conditional(record) { condition in
             do {
                 _ = try call("DeleteItem", ["TableName": .string(table), "Key": key(record.id)].merging(condition) { a, _ in a }, passing: AWSError.Code.conditionalCheckFailed)
-            } catch let error as ServiceError where error.kind == .upstreamUnavailable || error.kind == .upstreamTimeout {
+            } catch let error as ServiceError where error.isNoAnswer {
                 // No answer: gone means it landed.
                 guard case .success(nil) = Result(catching: { try get(id: record.id) }) else { throw error }
             }

@@ -13,7 +13,7 @@ public struct FileArchiveStore: ArchiveStore {
 
     /// - Parameter create: create the directory if needed; false: only check that it could be (`check-config`).
     public init(directory: String, create: Bool = true) throws {
-        let absolute = FileArchiveStore.absolute(directory)
+        let absolute = AbsolutePath.of(directory)
         if create {
             do {
                 try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
@@ -117,12 +117,6 @@ public struct FileArchiveStore: ArchiveStore {
         }
         _ = try ArchivePath.relativeSegments(String(root.dropFirst(prefix.count)))
         return ArchivePath.split(root: String(root.dropFirst("file://".count)))
-    }
-
-    static func absolute(_ path: String) -> String {
-        var result = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
-        return (result as NSString).standardizingPath
     }
 }
 

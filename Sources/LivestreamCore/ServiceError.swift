@@ -58,6 +58,9 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 
+    /// The upstream gave no answer (unreachable, or not in time): the call may or may not have taken effect.
+    public var isNoAnswer: Bool { kind == .upstreamUnavailable || kind == .upstreamTimeout }
+
     /// 400 with code `invalid_request`.
     public static func badRequest(_ message: String, code: Code = .invalidRequest) -> ServiceError {
         ServiceError(.badRequest, code: code, message)

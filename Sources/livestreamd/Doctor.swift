@@ -68,7 +68,7 @@ enum Doctor {
         guard isLocal(configuration) else { return findings }
         let folderFix = "add \(name) to the group livestreamd (systemd-sysusers does) and make the folder group-writable (StateDirectoryMode=0775, UMask=0002)"
         for (what, key) in [("HLS folder", "media.local.hls_directory"), ("archive folder", "archive.file.directory")] {
-            let path = NginxConfig.absolute(configuration.string(key) ?? "")
+            let path = AbsolutePath.of(configuration.string(key) ?? "")
             let check = "\(what) \(path) writable by \(name)"
             if let denied = user.denied(path, need: .writeFolder) {
                 findings.append(Finding(check: check, problem: denied, fix: folderFix))

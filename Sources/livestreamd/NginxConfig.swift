@@ -57,9 +57,9 @@ enum NginxConfig {
         values["API_PREFIX"] = config.string("server.api_prefix") ?? ""
         values["MAX_BODY"] = String(config.int("server.max_body_bytes"))
         let archive = config.string("archive.file.directory") ?? ""
-        values["ARCHIVE_DIR"] = absolute(archive)
+        values["ARCHIVE_DIR"] = AbsolutePath.of(archive)
         if local {
-            let hls = absolute(config.string("media.local.hls_directory") ?? "")
+            let hls = AbsolutePath.of(config.string("media.local.hls_directory") ?? "")
             values["HLS_DIR"] = hls
             values["INGEST_APP"] = config.string("media.local.ingest_app") ?? "live"
             if let control = URLComponents(string: config.string("media.local.control_url") ?? ""), control.host == "127.0.0.1", let port = control.port {
@@ -91,13 +91,13 @@ enum NginxConfig {
                 problems.append("the internal token file holds no token")
             }
             if let archiver = config.string("media.local.archiver"), !archiver.isEmpty {
-                values["ARCHIVER"] = absolute(archiver)
+                values["ARCHIVER"] = AbsolutePath.of(archiver)
             } else if let found = defaultArchiver(executable: executable) {
                 values["ARCHIVER"] = found
             } else {
                 problems.append("no archiver found beside \(executable); set media.local.archiver")
             }
-            values["ARCHIVER_LOG"] = config.string("media.local.archiver_log").flatMap { $0.isEmpty ? nil : absolute($0) }
+            values["ARCHIVER_LOG"] = config.string("media.local.archiver_log").flatMap { $0.isEmpty ? nil : AbsolutePath.of($0) }
                 ?? (hls as NSString).deletingLastPathComponent + "/archiver.log"
         }
         guard problems.isEmpty else { throw ConfigurationError(problems.joined(separator: "\n")) }
@@ -112,10 +112,6 @@ enum NginxConfig {
         let rtmp = settings.local ? fill(rtmpTemplate) : "# livestreamd: no RTMP here (media.backend is not local)."
         let http = fill(upstreamTemplate) + (settings.local ? "\n" + fill(internalServerTemplate) : "")
         return [("livestreamd-rtmp.conf", rtmp), ("livestreamd-http.conf", http), ("livestreamd-locations.conf", fill(locationsTemplate))].map { ($0, $1 + "\n") }
-    }
-
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
     /// `lib/livestreamd/archiver.sh` beside an installed binary (`bin/`), or `nginx/archiver.sh`
