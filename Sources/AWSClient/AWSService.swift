@@ -80,14 +80,8 @@ public struct AWSService: Sendable {
     public func json(targetPrefix: String, operation: String, version: String = "1.0", body: [UInt8]) throws -> [UInt8] {
         let response = try send(
             method: "POST", path: "/",
-            headers: [("Content-Type", "application/x-amz-json-\(version)"), ("X-Amz-Target", "\(targetPrefix).\(operation)")], body: body,
-            repeatable: AWSService.isRead(operation))
+            headers: [("Content-Type", "application/x-amz-json-\(version)"), ("X-Amz-Target", "\(targetPrefix).\(operation)")], body: body)
         return response.body
-    }
-
-    /// Operations that only read (by the AWS naming convention), safe to send twice.
-    static func isRead(_ operation: String) -> Bool {
-        ["Get", "Describe", "List", "Scan", "Query", "BatchGet"].contains { operation.hasPrefix($0) }
     }
 
     /// Sends a request (path and query already percent-encoded), retrying per the policy.
@@ -98,12 +92,11 @@ public struct AWSService: Sendable {
     /// was off (`RequestTimeTooSkewed`, a signature refused while the answer's `Date` is more
     /// than 4 minutes from ours) is signed again with the service's clock, from then on for
     /// every call of the process (`ClockSkew`); expired session credentials are loaded again.
-    /// - Parameter repeatable: the request only reads (default: GET and HEAD); see `HTTPRequest.repeatable`.
-    public func send(method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = [], repeatable: Bool? = nil) throws -> HTTPResponse {
+    public func send(method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = []) throws -> HTTPResponse {
         var corrected = false
         while true {
             do {
-                return try sendWithRetries(method: method, path: path, query: query, headers: headers, body: body, repeatable: repeatable)
+                return try sendWithRetries(method: method, path: path, query: query, headers: headers, body: body)
             } catch let error as AWSError where !corrected {
                 corrected = true
                 if AWSError.expiredTokenCodes.contains(error.code) {
@@ -120,12 +113,12 @@ public struct AWSService: Sendable {
         }
     }
 
-    private func sendWithRetries(method: String, path: String, query: String, headers: [(String, String)], body: [UInt8], repeatable: Bool?) throws -> HTTPResponse {
+    private func sendWithRetries(method: String, path: String, query: String, headers: [(String, String)], body: [UInt8]) throws -> HTTPResponse {
         let url = endpoint + path + (query.isEmpty ? "" : "?" + query)
         return try retry.run(service: name) { timeout in
             let now = Date().addingTimeInterval(clockSkew.offset)
             let signed = signer.sign(SignatureV4.Request(method: method, url: url, headers: headers, body: body), credentials: try credentials.credentials(), date: now)
-            let response = try transport.send(HTTPRequest(method: method, url: url, headers: signed.headers, body: body, timeout: timeout, repeatable: repeatable))
+            let response = try transport.send(HTTPRequest(method: method, url: url, headers: signed.headers, body: body, timeout: timeout))
             guard (200...299).contains(response.status) else {
                 let error = AWSError.parse(response, service: name)
                 logger.debug("AWS error answer", metadata: ["service": "\(name)", "status": "\(error.status)", "code": "\(error.code)"])

@@ -8,18 +8,13 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Limit for this one attempt.
     public var timeout: Duration
-    /// Sending it twice changes nothing (a read, whatever its method: DynamoDB's GetItem is a POST),
-    /// so the transport may send it again by itself when a kept-alive connection dies under it.
-    public var repeatable: Bool
 
-    /// - Parameter repeatable: default: GET and HEAD.
-    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeout: Duration = .seconds(10), repeatable: Bool? = nil) {
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeout: Duration = .seconds(10)) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
-        self.repeatable = repeatable ?? (method == "GET" || method == "HEAD")
     }
 }
 

@@ -11,15 +11,14 @@ import FoundationNetworking
 /// to every CI build), TLS from the system, and the calls happen on the FastCGI worker
 /// threads, which block anyway; an async client would need the same bridge.
 ///
-/// Repeatable requests (reads, `HTTPRequest.repeatable`) share kept-alive connections.
-/// When such a connection dies under a request, libcurl sends it again on a fresh one; it
-/// rewinds the body only through `needNewBodyStream` (a `Data` body would go again *without*
-/// its body, and hang until the attempt timeout), so their bodies are streams with a task
-/// delegate that hands out a new one, and an explicit `Content-Length` (no chunked encoding).
-///
-/// Writes go on a connection made for the one request (a session of its own,
-/// `Connection: close`): a write whose answer was lost must fail at once and be retried by
-/// the caller, who knows whether it is safe to repeat, never be repeated by libcurl.
+/// Writes (any method but GET and HEAD) go on a connection of their own, made for the one
+/// request (a session of its own, `Connection: close`): libcurl re-sends a request whose
+/// kept-alive connection died before the answer on a new connection *without its body*, so
+/// a write whose answer was lost, or sent on a connection the server had just closed, would
+/// hang until the attempt timeout instead of failing at once and being retried by the
+/// caller (who knows whether the write is safe to repeat). GETs keep their connections; every
+/// other request pays a connection (and TLS handshake) of its own, which includes the JSON
+/// protocols' reads (DynamoDB GetItem and Scan are POSTs).
 public final class URLSessionTransport: HTTPTransport {
     private let reads: URLSession
     private let configuration: URLSessionConfiguration
@@ -40,17 +39,11 @@ public final class URLSessionTransport: HTTPTransport {
         urlRequest.httpMethod = request.method
         urlRequest.timeoutInterval = request.timeout.inSeconds
         for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
-        let hasBody = !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method)
-        let rewindable = request.repeatable && hasBody ? RewindableBody(Data(request.body)) : nil
-        if let rewindable {
-            urlRequest.httpBodyStream = rewindable.stream()
-            urlRequest.setValue(String(request.body.count), forHTTPHeaderField: "Content-Length")
-        } else if hasBody {
-            urlRequest.httpBody = Data(request.body)
-        }
-        if !request.repeatable { urlRequest.setValue("close", forHTTPHeaderField: "Connection") }
-        let session = request.repeatable ? reads : URLSession(configuration: configuration)
-        defer { if !request.repeatable { session.finishTasksAndInvalidate() } }
+        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) { urlRequest.httpBody = Data(request.body) }
+        let isRead = request.method == "GET" || request.method == "HEAD"
+        if !isRead { urlRequest.setValue("close", forHTTPHeaderField: "Connection") }
+        let session = isRead ? reads : URLSession(configuration: configuration)
+        defer { if !isRead { session.finishTasksAndInvalidate() } }
 
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
@@ -58,25 +51,9 @@ public final class URLSessionTransport: HTTPTransport {
             outcome.set(data: data, response: response, error: error)
             done.signal()
         }
-        task.delegate = rewindable
         task.resume()
         done.wait()
         return try outcome.result()
-    }
-
-    /// A request body libcurl can rewind: each `needNewBodyStream` gets a fresh stream of the same bytes.
-    private final class RewindableBody: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        private let body: Data
-
-        init(_ body: Data) {
-            self.body = body
-        }
-
-        func stream() -> InputStream { InputStream(data: body) }
-
-        func urlSession(_ session: URLSession, task: URLSessionTask, needNewBodyStream completionHandler: @escaping (InputStream?) -> Void) {
-            completionHandler(stream())
-        }
     }
 
     /// The task's completion, handed from URLSession's queue to the waiting thread.
