@@ -13,7 +13,8 @@ public enum FileStoragePlugin {
                 if let problem = DirectoryCheck.problem(directory, what: "the storage directory") { throw ConfigurationError(problem) }
                 return MemoryStreamStore()
             }
-            return try FileStreamStore(directory: directory, logger: context.logger)
+            let days = context.configuration.int("events.retention_days")
+            return try FileStreamStore(directory: directory, logger: context.logger, eventRetention: .seconds((days > 0 ? days : 30) * 86400))
         }
     }
 }

@@ -9,13 +9,15 @@ import Synchronization
 /// compare-and-set under an exclusive `flock` on `<directory>/.lock`, which
 /// serialises writers across threads and processes. Readers take no lock: a rename
 /// is atomic, so they see the old or the new document. Files that are not stream
-/// documents are reported and skipped by listings. Pending cleanups live in `.cleanups/`.
+/// documents are reported and skipped by listings. Pending cleanups live in `.cleanups/`, the event
+/// journal in `.events/`.
 public final class FileStreamStore: StreamStore {
     /// The document format tag; files without it are not ours.
     static let format = "livestreamd.stream/1"
 
     public let directory: String
     public let cleanups: any CleanupJournal
+    public let events: (any EventJournal)?
     private let logger: Logger
     private let lastProblems = Mutex<[StoreProblem]>([])
     private let cache = RecordCache()
@@ -29,8 +31,10 @@ public final class FileStreamStore: StreamStore {
     }
 
     /// Opens (and creates if needed) the store directory.
-    /// - Parameter watchDirectory: validate cached reads by inotify (false: by file stamps, as without inotify).
-    public init(directory: String, logger: Logger, watchDirectory: Bool = true) throws {
+    /// - Parameters:
+    ///   - watchDirectory: validate cached reads by inotify (false: by file stamps, as without inotify).
+    ///   - eventRetention: how long the event journal keeps events.
+    public init(directory: String, logger: Logger, watchDirectory: Bool = true, eventRetention: Duration = .seconds(30 * 86400)) throws {
         self.directory = directory
         self.logger = logger
         do {
@@ -41,7 +45,9 @@ public final class FileStreamStore: StreamStore {
         guard access(directory, W_OK) == 0 else { throw ConfigurationError("the storage directory \(directory) is not writable") }
         let journal = try FileCleanupJournal(storeDirectory: directory)
         cleanups = journal
-        for folder in [directory, journal.directory] {
+        let eventJournal = try FileEventJournal(storeDirectory: directory, retention: eventRetention)
+        events = eventJournal
+        for folder in [directory, journal.directory, eventJournal.directory] {
             let swept = FileIO.sweepTemporaryFiles(in: folder)
             if !swept.isEmpty {
                 logger.notice("removed temporary files of unfinished writes", metadata: ["directory": "\(folder)", "count": "\(swept.count)"])

@@ -43,16 +43,22 @@ enum IngestKey {
     }
 }
 
-/// The connected publishers of a stream (nginx-rtmp client id by pipeline), kept in the record's media state.
+/// The connected publishers of a stream (nginx-rtmp client id by pipeline, and since when), kept in the record's media state.
 struct Publishers: Equatable {
     var clients: [Int: String]
+    /// When each pipeline's publisher was accepted (epoch seconds); kept only for those in `clients`.
+    var since: [Int: String]
 
     init(_ mediaState: [String: JSONValue]) {
-        var clients: [Int: String] = [:]
-        for (pipeline, client) in mediaState["publishers"]?.objectValue ?? [:] {
-            if let number = Int(pipeline), let id = client.stringValue { clients[number] = id }
+        func byPipeline(_ key: String) -> [Int: String] {
+            var values: [Int: String] = [:]
+            for (pipeline, value) in mediaState[key]?.objectValue ?? [:] {
+                if let number = Int(pipeline), let text = value.stringValue { values[number] = text }
+            }
+            return values
         }
-        self.clients = clients
+        clients = byPipeline("publishers")
+        since = byPipeline("publishers_since")
     }
 
     var isEmpty: Bool { clients.isEmpty }
@@ -60,7 +66,11 @@ struct Publishers: Equatable {
     /// Stores the publishers in the record's media state and says which pipelines publish (`publishing`);
     /// a stop waiting for its last publisher to go (`STOPPING`) is then complete.
     func store(into record: inout StreamRecord) {
-        record.mediaState["publishers"] = .object(Dictionary(uniqueKeysWithValues: clients.map { (String($0.key), JSONValue.string($0.value)) }))
+        func object(_ values: [Int: String]) -> JSONValue {
+            .object(Dictionary(uniqueKeysWithValues: values.map { (String($0.key), JSONValue.string($0.value)) }))
+        }
+        record.mediaState["publishers"] = object(clients)
+        record.mediaState["publishers_since"] = object(since.filter { clients[$0.key] != nil })
         record.publishing = clients.keys.sorted()
         if clients.isEmpty && !record.started && record.state == LocalMediaPipeline.stoppingState { record.state = StreamRecord.idleState }
     }

@@ -76,6 +76,9 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
                 publishers.store(into: &current)
             }
             logger.notice("freed the publisher slots of encoders nginx-rtmp no longer has", metadata: ["stream": "\(record.id)", "pipelines": "\(gone.keys.sorted())"])
+            for pipeline in gone.keys.sorted() {
+                store.journal(.publisherDisconnected, streamId: record.id, data: ["pipeline": .int(Int64(pipeline)), "reason": "gone from nginx-rtmp"], logger: logger)
+            }
         }
     }
 

@@ -29,11 +29,13 @@ extension LocalMediaPipeline {
                 return
             }
             publishers.clients[pipeline] = client
+            publishers.since[pipeline] = String(Int64(wallClock()))
             publishers.store(into: &record)
             accepted = true
         }
         guard accepted else { return refuse("second publisher on pipeline \(pipeline) of stream \(streamId)") }
         liveness.accepted(client)
+        journal(.publisherConnected, streamId, ["pipeline": .int(Int64(pipeline))])
         logger.info("publisher accepted", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "client": "\(client)"])
         // A bare name in Location renames the stream for everything after the hook (see docs/FINDINGS.md).
         return InternalResponse(status: 302, headers: [("Location", IngestKey.publicName(streamId: streamId, pipeline: pipeline))])
@@ -44,11 +46,14 @@ extension LocalMediaPipeline {
         guard let streamId = IngestKey.streamId(of: request.fields["name"] ?? ""), let client = request.fields["clientid"] else {
             return InternalResponse(status: 200)
         }
+        var gone: [Int] = []
         try updateMediaState(streamId) { record in
             var publishers = Publishers(record.mediaState)
+            gone = publishers.clients.filter { $0.value == client }.keys.sorted()
             publishers.clients = publishers.clients.filter { $0.value != client }
             publishers.store(into: &record)
         }
+        for pipeline in gone { journal(.publisherDisconnected, streamId, ["pipeline": .int(Int64(pipeline))]) }
         return InternalResponse(status: 200)
     }
 
@@ -199,6 +204,7 @@ extension LocalMediaPipeline {
             record.archiveLastError = "pipeline \(pipeline): \(reason)"
             record.archiveLastErrorAt = at
         }
+        journal(.archiveFailed, streamId, ["pipeline": .int(Int64(pipeline)), "reason": .string(reason)])
         return InternalResponse(status: 200)
     }
 
@@ -207,8 +213,13 @@ extension LocalMediaPipeline {
         return InternalResponse(status: 403, body: "refused\n")
     }
 
+    /// Journals what a hook changed (already stored).
+    func journal(_ type: EventType, _ streamId: String, _ data: [String: JSONValue]) {
+        store.journal(type, streamId: streamId, data: data, at: Int64(wallClock() * 1000), logger: logger)
+    }
+
     /// Compare-and-set of the record's media state, retried on version conflicts.
-    private func updateMediaState(_ streamId: String, _ change: (inout StreamRecord) -> Void) throws {
+    func updateMediaState(_ streamId: String, _ change: (inout StreamRecord) -> Void) throws {
         _ = try store.update(id: streamId, change)
     }
 }

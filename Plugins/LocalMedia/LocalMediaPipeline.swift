@@ -64,20 +64,24 @@ public struct LocalMediaPipeline: MediaPipeline {
     let wallClock: @Sendable () -> Double
     /// The client ids nginx-rtmp's stat page lists as publishing in the ingest application (nil: cannot tell).
     let nginxPublishers: @Sendable () -> Set<String>?
+    /// Each publishing client's input, from a recent stat page (nil: cannot tell).
+    let inputFigures: @Sendable () -> [String: InputFigures]?
 
     /// - Parameters:
     ///   - clock: now, for publisher liveness (injectable for tests).
     ///   - wallClock: epoch seconds now, for the archive's wall-clock segment counters.
-    ///   - nginxPublishers: replaces reading `settings.statURL` (tests).
+    ///   - nginxPublishers, inputFigures: replace reading `settings.statURL` (tests).
     public init(
         settings: Settings, store: any StreamStore, archive: any ArchiveStore, logger: Logger, stopConfirmation: Duration = .seconds(6),
         keepStoppedLiveFolders: Duration = .seconds(3600), clock: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, nginxPublishers: (@Sendable () -> Set<String>?)? = nil
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }, nginxPublishers: (@Sendable () -> Set<String>?)? = nil,
+        inputFigures: (@Sendable () -> [String: InputFigures]?)? = nil
     ) {
         self.wallClock = wallClock
         let stat = NginxStat(url: settings.statURL + (settings.internalToken.map { "?token=" + $0 } ?? ""), app: settings.ingestApp)
         let nginxPublishers = nginxPublishers ?? { stat.publishingClients() }
         self.nginxPublishers = nginxPublishers
+        self.inputFigures = inputFigures ?? { stat.recentInputFigures() }
         self.settings = settings
         self.store = store
         self.archive = archive
@@ -147,6 +151,24 @@ public struct LocalMediaPipeline: MediaPipeline {
         guard nginxPublishers() != nil else {
             throw ServiceError(.upstreamUnavailable, code: "media_unreachable", "nginx-rtmp's stat page (media.local.stat_url) does not answer")
         }
+    }
+
+    /// Both pipelines: connected since when (from the hooks), on air (the failover's choice), and the
+    /// input nginx-rtmp measures (its stat page, read at most every `NginxStat.maxAge`, and only
+    /// when one of the streams has a publisher).
+    public func liveStatus(of records: [StreamRecord]) -> [String: [PipelineStatus]] {
+        let figures = records.contains { !Publishers($0.mediaState).isEmpty } ? inputFigures() ?? [:] : [:]
+        return Dictionary(uniqueKeysWithValues: records.map { record in
+            let publishers = Publishers(record.mediaState)
+            let viewersSee = record.mediaState[Self.viewersFollowBackup] != nil ? 2 : 1
+            let onAir = publishers.clients[viewersSee] != nil ? viewersSee : publishers.clients.keys.min()
+            return (record.id, [1, 2].map { pipeline in
+                let client = publishers.clients[pipeline]
+                return PipelineStatus(
+                    pipeline: pipeline, publishing: client != nil, publishingSince: client == nil ? nil : publishers.since[pipeline],
+                    onAir: onAir == pipeline, input: client.flatMap { figures[$0] }, liveURL: record.viewerEndpoint)
+            })
+        })
     }
 
     public var internalEndpoints: [InternalEndpoint] {

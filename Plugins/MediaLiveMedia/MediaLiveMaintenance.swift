@@ -124,12 +124,15 @@ final class MediaLiveMaintenance: MaintenanceWork {
                 if !MediaLiveMaintenance.stableStates.contains(state) { transitional = true }
                 let settled = MediaLiveMaintenance.lastChange(of: record) + MediaLiveMaintenance.settleSeconds <= now()
                 let started = settled ? ["STARTING", "RUNNING"].contains(state) || (record.started && state == "UPDATING") : record.started
-                guard record.state != state || record.started != started else { continue }
+                // Alerts only of channels that run (one ListAlerts each); unreadable ones stay as they were.
+                let alerts = ["STARTING", "RUNNING"].contains(state) ? (try? activeAlerts(record.liveChannelId)) ?? ChannelAlerts(record.mediaState) : ChannelAlerts()
+                guard record.state != state || record.started != started || alerts != ChannelAlerts(record.mediaState) else { continue }
                 _ = try store.update(id: record.id) { current in
                     // Only if nobody changed the record since it was listed.
                     guard current.version == record.version else { return }
                     current.state = state
                     current.started = started
+                    alerts.store(into: &current)
                 }
             }
             return transitional
@@ -146,6 +149,24 @@ final class MediaLiveMaintenance: MaintenanceWork {
         [record.lastUpdate, record.lastStarted, record.lastStopped].compactMap { $0.flatMap { Int64($0) } }.max() ?? 0
     }
 
+    /// The channel's alerts that are set now (ListAlerts, every page).
+    func activeAlerts(_ channelId: String) throws -> ChannelAlerts {
+        var alerts = ChannelAlerts()
+        var token: String?
+        repeat {
+            var query = "maxResults=100&stateFilter=SET"
+            if let token { query += "&nextToken=" + SignatureV4.uriEncode(token, keepSlash: false) }
+            let page = try services.rest(services.medialive, "GET", "/prod/channels/\(SignatureV4.uriEncode(channelId, keepSlash: false))/alerts", query: query).objectValue ?? [:]
+            for alert in page["alerts"]?.arrayValue ?? [] {
+                guard let fields = alert.objectValue, let pipelineId = fields["pipelineId"]?.stringValue.flatMap({ Int($0) }) else { continue }
+                let type = fields["alertType"]?.stringValue ?? "alert"
+                alerts.byPipeline[pipelineId + 1, default: []].append(fields["message"]?.stringValue.map { "\(type): \($0)" } ?? type)
+            }
+            token = page["nextToken"]?.stringValue
+        } while token != nil
+        return alerts
+    }
+
     /// Every MediaLive channel's state by id (ListChannels, every page).
     func channelStates() throws -> [String: String] {
         var states: [String: String] = [:]
@@ -160,5 +181,24 @@ final class MediaLiveMaintenance: MaintenanceWork {
             token = page["nextToken"]?.stringValue
         } while token != nil
         return states
+    }
+}
+
+/// A channel's alerts that are set, by pipeline (1, 2; MediaLive's pipeline ids 0, 1), kept in the record's media state.
+struct ChannelAlerts: Equatable {
+    var byPipeline: [Int: [String]] = [:]
+
+    init() {}
+
+    init(_ mediaState: [String: JSONValue]) {
+        for (pipeline, messages) in mediaState["alerts"]?.objectValue ?? [:] {
+            guard let number = Int(pipeline) else { continue }
+            byPipeline[number] = (messages.arrayValue ?? []).compactMap(\.stringValue)
+        }
+    }
+
+    func store(into record: inout StreamRecord) {
+        record.mediaState["alerts"] = byPipeline.isEmpty
+            ? nil : .object(Dictionary(uniqueKeysWithValues: byPipeline.map { (String($0.key), JSONValue.array($0.value.map(JSONValue.string))) }))
     }
 }

@@ -84,6 +84,16 @@ public struct MediaLivePipeline: MediaPipeline {
         }
     }
 
+    /// MediaLive tells no per-pipeline encoder or input figures without CloudWatch; what it
+    /// does tell, the alerts set on each of the channel's two pipelines, the background
+    /// refresh keeps on the record (ListAlerts of running channels), so reads cost no call.
+    public func liveStatus(of records: [StreamRecord]) -> [String: [PipelineStatus]] {
+        Dictionary(uniqueKeysWithValues: records.map { record in
+            let alerts = ChannelAlerts(record.mediaState)
+            return (record.id, [1, 2].map { PipelineStatus(pipeline: $0, liveURL: record.viewerEndpoint, alerts: alerts.byPipeline[$0] ?? []) })
+        })
+    }
+
     var runner: TeardownRunner { TeardownRunner(services: services) }
 
     // MARK: - create

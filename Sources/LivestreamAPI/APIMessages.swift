@@ -56,6 +56,12 @@ public struct APIResponse: Sendable {
         APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: record.apiJSON)
     }
 
+    /// A page of journaled events: `{"events": [...], "next_after": N}`; `next_after` (the last
+    /// event's sequence number, or `after` when none came) is the `after` of the next page.
+    static func events(_ events: [StreamEvent], after: Int64) -> APIResponse {
+        .json(["events": .array(events.map(\.jsonValue)), "next_after": .int(events.last?.sequence ?? after)])
+    }
+
     /// The value of a header (first match, case-insensitive).
     public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1

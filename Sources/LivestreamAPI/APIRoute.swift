@@ -11,6 +11,10 @@ enum APIRoute: Equatable {
     case stop(String)
     case live(String)
     case split(String)
+    /// One stream's event journal.
+    case streamEvents(String)
+    /// Every stream's events.
+    case events
 
     init(segments: [String]) throws(ServiceError) {
         switch segments {
@@ -18,6 +22,7 @@ enum APIRoute: Equatable {
         case ["readyz"]: self = .ready
         case ["openapi.json"]: self = .openAPI
         case ["streams"]: self = .streams
+        case ["events"]: self = .events
         case let s where s.count == 2 && s[0] == "streams":
             self = .stream(try APIRoute.streamId(s[1]))
         case let s where s.count == 3 && s[0] == "streams":
@@ -27,6 +32,7 @@ enum APIRoute: Equatable {
             case "stop": self = .stop(id)
             case "live": self = .live(id)
             case "split": self = .split(id)
+            case "events": self = .streamEvents(id)
             default: throw APIRoute.notFound
             }
         default:
@@ -37,7 +43,7 @@ enum APIRoute: Equatable {
     /// Methods the resource answers (besides OPTIONS).
     var methods: [String] {
         switch self {
-        case .health, .ready, .openAPI: ["GET"]
+        case .health, .ready, .openAPI, .events, .streamEvents: ["GET"]
         case .streams: ["GET", "POST"]
         case .stream: ["GET", "POST", "DELETE"]
         case .start, .stop, .split: ["POST"]

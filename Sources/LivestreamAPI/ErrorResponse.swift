@@ -17,6 +17,7 @@ extension APIResponse {
         case .upstreamTimeout: 504
         case .insufficientStorage: 507
         case .internal: 500
+        case .notImplemented: 501
         }
     }
 

@@ -93,3 +93,21 @@ struct ListQuery {
         }
     }
 }
+
+/// `?after=N&limit=M` of the event journals.
+struct EventQuery {
+    var after: Int64 = 0
+    var limit = 100
+
+    init(query: String) throws(ServiceError) {
+        let fields = FormFields.parse(query)
+        if let text = fields["after"] {
+            guard let value = Int64(text), value >= 0 else { throw .badRequest("after must be a sequence number, an integer of 0 or more") }
+            after = value
+        }
+        if let text = fields["limit"] {
+            guard let value = Int(text), (1...1000).contains(value) else { throw .badRequest("limit must be an integer in 1...1000") }
+            limit = value
+        }
+    }
+}

@@ -110,6 +110,12 @@ public struct StreamAPI: Sendable {
         case (.split(let id), _):
             let keys = try controller.split(id: id, SplitInput(json: try body(request)))
             return .json(["indexes": .array(keys.map(JSONValue.string))])
+        case (.streamEvents(let id), _):
+            let query = try EventQuery(query: request.query)
+            return .events(try controller.events(of: id, after: query.after, limit: query.limit), after: query.after)
+        case (.events, _):
+            let query = try EventQuery(query: request.query)
+            return .events(try controller.feed(after: query.after, limit: query.limit), after: query.after)
         }
     }
 

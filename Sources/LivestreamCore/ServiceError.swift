@@ -27,6 +27,8 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible {
         case insufficientStorage
         /// A bug or an environment problem (permissions, a corrupt file).
         case `internal`
+        /// The configured backend cannot do this (a store that keeps no event journal).
+        case notImplemented
     }
 
     /// A stable machine-readable error name. The service's own are the constants below (matched

@@ -17,6 +17,9 @@ enum ServiceOptions {
         ConfigOption("server.api_prefix", .string, default: "", help: "path prefix the API is mounted under, e.g. /api"),
         ConfigOption("server.cors_origin", .string, default: "*", help: "Access-Control-Allow-Origin of every response"),
         ConfigOption("server.api_tokens", .stringList, default: nil, help: "when set, /streams requests need Authorization: Bearer <one of these>", isSecret: true),
+        ConfigOption(
+            "events.retention_days", .integer(1...3650), default: "30",
+            help: "how long the event journal (GET /events, GET /streams/{id}/events) keeps events; older ones go once an hour"),
         ConfigOption("log.file", .string, default: nil, help: "file the log is appended to (reopened on SIGHUP, for logrotate); unset = standard error"),
         ConfigOption("log.level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: "info", help: "least severe log level written to stderr"),
         ConfigOption(

@@ -28,6 +28,10 @@ MediaLive
   * The state rules the product must respect answer 409 ConflictException as AWS does:
     UpdateChannel and StartChannel need an IDLE channel, DeleteChannel a channel that
     is not running, DeleteInput an input whose channels are all DELETED.
+  * ListAlerts (`GET /prod/channels/<id>/alerts`, moto has no alerts): answers the alerts a
+    test set with `POST /_emulator/medialive/alerts` `{"channel_id": ..., "alerts": [{"pipelineId":
+    "0", "alertType": ..., "message": ..., "state": "SET"}]}` (ids and timestamps added),
+    filtered by `stateFilter`, in botocore's ChannelAlert shape; 404 for an unknown channel.
 CloudFront
   * Distribution configs are stored verbatim (moto re-renders them from its partial
     model, dropping elements such as Lambda associations or custom headers).
@@ -68,6 +72,7 @@ import os
 import re
 import sys
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ElementTree
 
@@ -392,6 +397,7 @@ class Emulator:
         self.request_ids = {}  # (create path, requestId) -> (first answer's status, resource id)
         self.actions = set()  # (access key id, "<service>:<operation>") of every AWS call
         self.routes = dict(self.shapes)
+        self.alerts = {}  # MediaLive channel id -> [ChannelAlert]
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
@@ -423,7 +429,24 @@ class Emulator:
                                   [("x-amzn-ErrorType", "BadRequestException")])
         if service == "medialive" and environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO") in self.IDEMPOTENT_CREATES:
             return self.idempotent_create(environ, start_response, body)
+        alerts = re.fullmatch(r"/prod/channels/([^/]+)/alerts", environ.get("PATH_INFO", ""))
+        if service == "medialive" and environ["REQUEST_METHOD"] == "GET" and alerts:
+            return self.list_alerts(environ, start_response, alerts.group(1))
         return self.moto(environ, start_response)
+
+    def list_alerts(self, environ, start_response, channel_id):
+        """ListAlerts: the alerts a test set for the channel, filtered by `stateFilter`."""
+        described = dict(environ, PATH_INFO=f"/prod/channels/{channel_id}", RAW_URI=f"/prod/channels/{channel_id}",
+                         REQUEST_URI=f"/prod/channels/{channel_id}", QUERY_STRING="", CONTENT_LENGTH="0")
+        described["wsgi.input"] = io.BytesIO(b"")
+        status, headers, data = self.call_moto(described)
+        if not status.startswith("2"):
+            start_response(status, headers)
+            return [data]
+        wanted = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p).get("stateFilter")
+        with self.request_lock:
+            listed = [alert for alert in self.alerts.get(channel_id, []) if wanted in (None, alert["state"])]
+        return self.reply(start_response, "200 OK", {"alerts": listed})
 
     # MediaLive's create path -> the answer's member holding the resource.
     IDEMPOTENT_CREATES = {"/prod/inputs": "input", "/prod/channels": "channel"}
@@ -514,6 +537,13 @@ class Emulator:
             key = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p).get("key")
             with self.request_lock:
                 return self.reply(start_response, "200 OK", {"actions": sorted({a for k, a in self.actions if key in (None, k)})})
+        if environ["PATH_INFO"] == "/_emulator/medialive/alerts" and environ["REQUEST_METHOD"] == "POST":
+            request = json.loads(raw or b"{}")
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            with self.request_lock:
+                self.alerts[request["channel_id"]] = [
+                    dict({"id": _digest(request["channel_id"], str(n), now), "setTimestamp": now}, **alert) for n, alert in enumerate(request["alerts"])]
+            return self.reply(start_response, "200 OK", {"alerts": len(request["alerts"])})
         if environ["PATH_INFO"] == "/_emulator/cloudfront/stats":
             return self.reply(start_response, "200 OK", {"precondition_failed": self.distributions.precondition_failures})
         if environ["PATH_INFO"].startswith("/_emulator/cloudfront/distributions/") and environ["REQUEST_METHOD"] == "GET":

@@ -104,6 +104,10 @@ class Emulator:
         """Every "<service>:<operation>" called so far (the emulator's record), by anyone or with one access key."""
         return set(requests.get(self.endpoint + "/_emulator/actions", params={"key": key} if key else {}, timeout=10).json()["actions"])
 
+    def set_alerts(self, channel_id, alerts):
+        """Sets a MediaLive channel's alerts (the emulator's ListAlerts answers them)."""
+        requests.post(self.endpoint + "/_emulator/medialive/alerts", json={"channel_id": channel_id, "alerts": alerts}, timeout=10).raise_for_status()
+
     def seed(self, keys, body=""):
         """Stores many S3 objects in one request (the emulator's test-data route)."""
         for start in range(0, len(keys), 5000):

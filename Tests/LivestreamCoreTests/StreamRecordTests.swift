@@ -4,12 +4,28 @@ import Testing
 struct StreamRecordTests {
     static let id = "0123456789abcdef0123456789abcdef"
 
+    @Test func pipelinesAreRenderedButNeverStored() throws {
+        var record = StreamRecord(id: Self.id, name: "n", lastUpdate: "1732500000")
+        record.pipelines = [PipelineStatus(pipeline: 1, publishing: true, input: InputFigures(bitsPerSecond: 5, frameRate: 25, width: 2, height: 1), liveURL: "u")]
+        guard case .object(let stored) = record.apiObject else { Issue.record("not an object"); return }
+        #expect(stored["pipelines"] == nil)
+        let rendered = try JSONValue.parse(record.apiJSON)
+        #expect(rendered.objectValue?["pipelines"] == .array([[
+            "pipeline": 1, "publishing": true, "publishing_since": .null, "on_air": .null,
+            "input": ["bits_per_second": 5, "frame_rate": 25.0, "width": 2, "height": 1], "live_url": "u", "alerts": [],
+        ]]))
+        // A client cannot set it.
+        let read = try StreamRecord(apiObject: ["id": .string(Self.id), "pipelines": "mine"], version: 1)
+        #expect(read.extra["pipelines"] == nil && read.pipelines == nil)
+    }
+
     @Test func apiObjectHasContractFieldsAndTypes() {
         var record = StreamRecord(id: Self.id, name: "n", lastUpdate: "1732500000")
         record.extra = ["custom": ["x": 1]]
         record.archivesPath = ["s": "file:///a/"]
         guard case .object(let object) = record.apiObject else { Issue.record("not an object"); return }
-        for field in StreamRecord.contractFields where field != "state" && field != "problems" {
+        // problems and pipelines are shown on reads, never stored.
+        for field in StreamRecord.contractFields where !["state", "problems", "pipelines"].contains(field) {
             #expect(object[field] != nil, "missing \(field)")
         }
         #expect(object["segment_length"] == .int(300))

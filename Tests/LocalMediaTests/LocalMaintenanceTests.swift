@@ -93,23 +93,63 @@ struct LocalMaintenanceTests {
 }
 
 struct NginxStatTests {
-    /// The shape of nginx-rtmp's rtmp_stat page (trimmed), with a publisher in the ingest
-    /// application, the archiver playing there, and the relay publishing elsewhere.
+    /// nginx-rtmp's rtmp_stat page as it writes it (one tag per line; trimmed), with a publisher
+    /// in the ingest application (its stream 5.7 s old: bw_in still 0), the archiver playing
+    /// there, and the relay publishing elsewhere.
     let page = """
-        <?xml version="1.0" encoding="utf-8" ?><rtmp><nginx_version>1.26.3</nginx_version><server>\
-        <application><name>live</name><live><stream><name>abc</name><time>5000</time>\
-        <client><id>7</id><address>127.0.0.1</address><time>5000</time><dropped>0</dropped><publishing/><active/></client>\
-        <client><id>9</id><address>127.0.0.1</address><time>4000</time><dropped>0</dropped><active/></client>\
-        </stream><nclients>2</nclients></live></application>\
-        <application><name>failover</name><live><stream><name>abc</name>\
-        <client><id>8</id><address>127.0.0.1</address><publishing/><active/></client></stream></live></application>\
-        </server></rtmp>
+        <?xml version="1.0" encoding="utf-8" ?>
+        <rtmp>
+        <nginx_version>1.26.3</nginx_version>
+        <server>
+        <application>
+        <name>live</name>
+        <live>
+        <stream>
+        <name>abc</name>
+        <time>5713</time><bw_in>0</bw_in>
+        <bytes_in>74853</bytes_in>
+        <client><id>9</id><address>127.0.0.1</address><time>4000</time><dropped>0</dropped><active/></client>
+        <client><id>7</id><address>127.0.0.1</address><time>5000</time><dropped>0</dropped><publishing/><active/></client>
+        <meta><video><width>320</width><height>240</height><frame_rate>25</frame_rate><codec>H264</codec></video><audio><codec>AAC</codec></audio></meta>
+        <nclients>2</nclients>
+        <publishing/>
+        <active/>
+        </stream>
+        <stream>
+        <name>def</name>
+        <time>30000</time><bw_in>812000</bw_in>
+        <bytes_in>3000000</bytes_in>
+        <client><id>11</id><address>127.0.0.1</address><time>30000</time><publishing/><active/></client>
+        <meta><video><width>1280</width><height>720</height><frame_rate>29.97</frame_rate></video></meta>
+        </stream>
+        <nclients>3</nclients>
+        </live>
+        </application>
+        <application>
+        <name>failover</name>
+        <live>
+        <stream>
+        <name>abc</name>
+        <client><id>8</id><address>127.0.0.1</address><publishing/><active/></client>
+        </stream>
+        </live>
+        </application>
+        </server>
+        </rtmp>
         """
 
     @Test func listsThePublishersOfOneApplication() {
-        #expect(NginxStat.publishingClients(in: page, app: "live") == ["7"])
+        #expect(NginxStat.publishingClients(in: page, app: "live") == ["7", "11"])
         #expect(NginxStat.publishingClients(in: page, app: "failover") == ["8"])
         #expect(NginxStat.publishingClients(in: page, app: "other") == [])
         #expect(NginxStat.publishingClients(in: "<html>403</html>", app: "live") == nil)
+    }
+
+    @Test func readsEachPublishersInput() {
+        let figures = NginxStat.inputFigures(in: page, app: "live")
+        // Before nginx-rtmp's first 10-second measure, the average since the publish began.
+        #expect(figures["7"] == InputFigures(bitsPerSecond: 74853 * 8 * 1000 / 5713, frameRate: 25, width: 320, height: 240))
+        #expect(figures["11"] == InputFigures(bitsPerSecond: 812_000, frameRate: 29.97, width: 1280, height: 720))
+        #expect(figures.count == 2 && NginxStat.inputFigures(in: page, app: "failover")["8"]?.width == nil)
     }
 }

@@ -16,8 +16,10 @@ extension StreamController {
         // A range past the archive's end gets a playlist without segments (the old deployment's answer).
         let texts = backends.splitter.playlists(segments: segments, nominalSegmentLength: record.segmentLength, ranges: input.ranges)
         let modifier = input.nameModifier ?? Identifier.make()
-        return try texts.enumerated().map { index, text in
+        let indexes = try texts.enumerated().map { index, text in
             try backends.archive.writePlaylist(root: root, fileName: "index_\(modifier)_\(index).m3u8", contents: text)
         }
+        journal(.splitDone, record, ["session_id": .string(input.sessionId), "indexes": .array(indexes.map(JSONValue.string))])
+        return indexes
     }
 }

@@ -28,7 +28,41 @@ public struct StreamController: Sendable {
     public func get(id: String) throws -> StreamRecord {
         guard let record = try store.get(id: id) else { throw ServiceError.streamNotFound(id) }
         problemLog.report([record], to: logger)
-        return record
+        return withLiveStatus([record])[0]
+    }
+
+    /// The records with each pipeline's status now, as the media backend tells it.
+    private func withLiveStatus(_ records: [StreamRecord]) -> [StreamRecord] {
+        let status = backends.media.liveStatus(of: records)
+        guard !status.isEmpty else { return records }
+        return records.map { record in
+            var record = record
+            record.pipelines = status[record.id]
+            return record
+        }
+    }
+
+    /// `GET /streams/{id}/events`: the stream's journal; a deleted stream's stays for the retention.
+    /// - Throws: `streamNotFound` for a stream with neither a record nor a journal.
+    public func events(of id: String, after: Int64, limit: Int) throws -> [StreamEvent] {
+        let journal = try eventJournal()
+        let events = try journal.events(of: id, after: after, limit: limit)
+        if events.isEmpty, try store.get(id: id) == nil, try journal.events(of: id, after: 0, limit: 1).isEmpty {
+            throw ServiceError.streamNotFound(id)
+        }
+        return events
+    }
+
+    /// `GET /events`: every stream's events in the store's one order.
+    public func feed(after: Int64, limit: Int) throws -> [StreamEvent] {
+        try eventJournal().feed(after: after, limit: limit)
+    }
+
+    private func eventJournal() throws -> any EventJournal {
+        guard let events = store.events else {
+            throw ServiceError(.notImplemented, code: "no_event_journal", "the configured storage backend keeps no event journal yet (the file backend does)")
+        }
+        return events
     }
 
     /// `GET /readyz`: each backend's check, nil where it passed (a reason where it did not).
@@ -51,8 +85,15 @@ public struct StreamController: Sendable {
 
     /// `GET /streams`: one page, or everything when `limit` is nil.
     public func list(limit: Int?, after token: String?) throws -> StreamPage {
-        let page = try store.list(limit: limit, after: token)
+        var page = try store.list(limit: limit, after: token)
         problemLog.report(page.records, to: logger)
+        page.records = withLiveStatus(page.records)
+        // The page's contents now include the status: a rendered page is reused only while both are the same.
+        if let revision = page.revision, page.records.contains(where: { $0.pipelines != nil }) {
+            var hasher = Hasher()
+            for record in page.records { hasher.combine(record.pipelines) }
+            page.revision = revision + "/" + String(hasher.finalize())
+        }
         return page
     }
 
@@ -90,16 +131,20 @@ public struct StreamController: Sendable {
             stored = found
         }
         backends.media.created(stored)
+        journal(.created, stored, ["name": .string(stored.name)])
         return stored
     }
 
     /// `POST /streams/{id}`: changes user fields only.
     public func update(id: String, _ input: UpdateStreamInput) throws -> StreamRecord {
-        try mutate(id: id) { record in
+        let stored = try mutate(id: id) { record in
             if let name = input.name { record.name = name }
             if let description = input.description { record.description = description }
             record.extra.merge(input.extra) { _, new in new }
         }
+        let fields = (input.name == nil ? [] : ["name"]) + (input.description == nil ? [] : ["description"]) + input.extra.keys.sorted()
+        journal(.updated, stored, ["fields": .array(fields.map(JSONValue.string))])
+        return stored
     }
 
     /// `POST /streams/{id}/start`: a new session archived under a new root; the channel starts.
@@ -146,7 +191,9 @@ public struct StreamController: Sendable {
         }
         do {
             // Re-applied on a version conflict: a background state refresh may have written the record meanwhile.
-            return try mutate(id: id, touch: false, sessionStarted)
+            let stored = try mutate(id: id, touch: false, sessionStarted)
+            journal(.started, stored, ["session_id": .string(plan.sessionId)])
+            return stored
         } catch let error as ServiceError where error.code == .stateConflict {
             throw error  // the channel belongs to the start that won
         } catch {
@@ -196,6 +243,7 @@ public struct StreamController: Sendable {
             }
             throw error
         }
+        journal(.stopped, saved, ["session_id": saved.currentSessionId.map(JSONValue.string) ?? .null])
         guard status.mediaState != saved.mediaState || status.state != saved.state else { return saved }
         do {
             return try mutate(id: id, touch: false) { record in
@@ -221,10 +269,12 @@ public struct StreamController: Sendable {
         let record = try get(id: id)
         do {
             try backends.cdn.associate(record)
-            return try mutate(id: id, touch: false) { record in
+            let stored = try mutate(id: id, touch: false) { record in
                 record.cloudfrontAssociated = true
                 record.viewerEndpointCloudfront = backends.cdn.cdnViewerEndpoint(for: record.viewerEndpoint)
             }
+            if !record.cloudfrontAssociated { journal(.cdnAssociated, stored, ["viewer_endpoint_cloudfront": .string(stored.viewerEndpointCloudfront)]) }
+            return stored
         } catch {
             if !record.cloudfrontAssociated { undo("take stream \(id) off the live distribution again") { try backends.cdn.dissociate(record) } }
             throw error
@@ -236,7 +286,9 @@ public struct StreamController: Sendable {
         let record = try get(id: id)
         do {
             try backends.cdn.dissociate(record)
-            return try mutate(id: id, touch: false) { $0.cloudfrontAssociated = false }
+            let stored = try mutate(id: id, touch: false) { $0.cloudfrontAssociated = false }
+            if record.cloudfrontAssociated { journal(.cdnDissociated, stored) }
+            return stored
         } catch {
             if record.cloudfrontAssociated { undo("put stream \(id) back on the live distribution") { try backends.cdn.associate(record) } }
             throw error
@@ -252,6 +304,7 @@ public struct StreamController: Sendable {
         for _ in 0..<StreamController.maxAttempts {
             do {
                 try store.delete(current)
+                journal(.deleted, current)
                 return record
             } catch let error as ServiceError where error.code == .versionConflict {
                 guard let latest = try store.get(id: id) else { return record }
@@ -280,6 +333,11 @@ public struct StreamController: Sendable {
         undo("restore the packaging settings of stream \(record.id)") {
             try backends.media.updatePackaging(record, startoverWindowSeconds: record.startoverWindowSeconds, keyRotationInterval: record.keyRotationInterval)
         }
+    }
+
+    /// Journals a change the use case stored; `data.version` is the record's version after it.
+    func journal(_ type: EventType, _ record: StreamRecord, _ data: [String: JSONValue] = [:]) {
+        store.journal(type, streamId: record.id, data: data.merging(["version": .int(Int64(record.version))]) { _, new in new }, logger: logger)
     }
 
     /// Runs a compensating step; its failure is logged (the original error is what the client sees).

@@ -6,6 +6,7 @@ import Synchronization
 public final class MemoryStreamStore: StreamStore {
     private let records = Mutex<[String: StreamRecord]>([:])
     public let cleanups: any CleanupJournal = MemoryCleanupJournal()
+    public let events: (any EventJournal)? = MemoryEventJournal()
 
     public init(_ initial: [StreamRecord] = []) {
         records.withLock { stored in

@@ -6,6 +6,7 @@ extension StreamRecord {
         "last_started", "last_stopped", "started", "current_session_id", "archives_path", "live_channel_id",
         "live_input_id", "package_channel_id", "package_endpoint_id", "ssm_paths", "cloudfront_associated",
         "key_rotation_interval", "startover_window_seconds", "state", "archive", "publishing", "problems",
+        "pipelines",
     ]
 
     /// Names reserved for the service's own bookkeeping in storage backends; ignored when clients send them.

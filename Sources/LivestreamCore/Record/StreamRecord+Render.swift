@@ -1,6 +1,7 @@
 extension StreamRecord {
     /// The API JSON of the record, written directly (the same bytes as `apiObject.serialized()`,
-    /// plus `problems` when the stored item had attributes that could not be read).
+    /// plus `problems` when the stored item had attributes that could not be read, and
+    /// `pipelines` when the media backend told the status).
     ///
     /// Records are rendered on every read; building the intermediate dictionary cost
     /// more than the rest of a GET.
@@ -38,7 +39,10 @@ extension StreamRecord {
         if !problems.isEmpty {
             fields.append(("problems", { JSONValue.array(problems.map(JSONValue.string)).write(to: &$0) }))
         }
-        if !extra.isEmpty || !problems.isEmpty {
+        if let pipelines {
+            fields.append(("pipelines", { JSONValue.array(pipelines.map(\.apiObject)).write(to: &$0) }))
+        }
+        if !extra.isEmpty || !problems.isEmpty || pipelines != nil {
             for (key, value) in extra where !StreamRecord.contractFields.contains(key) {
                 fields.append((key, { value.write(to: &$0) }))
             }

@@ -38,12 +38,17 @@ public protocol StreamStore: Sendable {
     /// Pending teardown work, kept beside the records.
     var cleanups: any CleanupJournal { get }
 
+    /// Every state change of every stream, kept beside the records; nil: this store keeps no journal.
+    var events: (any EventJournal)? { get }
+
     /// `GET /readyz`: throws when the store cannot serve (its folder unwritable, its table unreachable).
     func checkReady() throws
 }
 
 extension StreamStore {
     public var problems: [StoreProblem] { [] }
+
+    public var events: (any EventJournal)? { nil }
 
     public func checkReady() throws {}
 

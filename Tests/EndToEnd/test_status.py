@@ -1,0 +1,77 @@
+"""Live status on the record (issue 14): a real ffmpeg publisher through nginx-rtmp, as GET answers show it."""
+import time
+
+import pytest
+import requests
+
+from conftest import emulated_aws_stack, start_stack
+from support.waiting import eventually
+from test_pipeline import push
+
+pytestmark = pytest.mark.observe
+
+
+def pipeline(stack, sid, number):
+    record = requests.get(stack.url(f"/streams/{sid}")).json()
+    return next(p for p in record["pipelines"] if p["pipeline"] == number)
+
+
+def test_status_follows_a_publisher_through_nginx_rtmp(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    publisher = None
+    try:
+        created = requests.post(stack.url("/streams"), json={"name": "watched", "segment_length": 2}).json()
+        sid = created["id"]
+        assert "pipelines" not in created, "status is on reads only"
+        idle = requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"]
+        assert [(p["pipeline"], p["publishing"], p["on_air"], p["input"], p["publishing_since"]) for p in idle] == [
+            (1, False, False, None, None), (2, False, False, None, None)]
+        assert all(p["live_url"] == created["viewer_endpoint"] and p["alerts"] == [] for p in idle)
+
+        record = requests.post(stack.url(f"/streams/{sid}/start")).json()
+        before = int(time.time())
+        publisher = push(record["rtmp1"], 40, size="320x240")
+        on = eventually(lambda: (lambda p: p if p["input"] and p["input"]["bits_per_second"] else None)(pipeline(stack, sid, 1)),
+                        timeout=20, what="the primary's measured input")
+        assert on["publishing"] is True and on["on_air"] is True
+        assert before - 1 <= int(on["publishing_since"]) <= time.time()
+        assert (on["input"]["width"], on["input"]["height"], on["input"]["frame_rate"]) == (320, 240, 25)
+        assert on["input"]["bits_per_second"] > 10_000
+        backup = pipeline(stack, sid, 2)
+        assert (backup["publishing"], backup["on_air"], backup["input"]) == (False, False, None)
+        # The list shows the same status; the key is nowhere in it.
+        listed = next(r for r in requests.get(stack.url("/streams")).json() if r["id"] == sid)
+        assert listed["pipelines"][0]["publishing"] is True and listed["pipelines"][0]["input"] is not None
+        assert record["rtmp1"].rsplit("/", 1)[1] not in str(listed["pipelines"])
+
+        publisher.terminate()
+        publisher.wait(timeout=10)
+        off = eventually(lambda: (lambda p: p if p["publishing"] is False else None)(pipeline(stack, sid, 1)), timeout=20, what="the disconnect")
+        assert (off["on_air"], off["input"], off["publishing_since"]) == (False, None, None)
+    finally:
+        if publisher and publisher.poll() is None:
+            publisher.kill()
+        assert stack.stop()[0] == 0
+
+
+def test_medialive_alerts_of_a_running_channel_show_on_its_pipelines(tmp_path_factory):
+    for stack in emulated_aws_stack(tmp_path_factory):
+        record = requests.post(stack.url("/streams"), json={"name": "alerted"}).json()
+        sid, channel = record["id"], record["live_channel_id"]
+        idle = requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"]
+        # MediaLive tells no encoder or input figures: null, not a guess.
+        assert [(p["pipeline"], p["publishing"], p["on_air"], p["input"], p["alerts"]) for p in idle] == [
+            (1, None, None, None, []), (2, None, None, None, [])]
+        assert requests.post(stack.url(f"/streams/{sid}/start")).status_code == 200
+        eventually(lambda: requests.get(stack.url(f"/streams/{sid}")).json()["state"] == "RUNNING", what="RUNNING")
+        stack.emulator.set_alerts(channel, [
+            {"pipelineId": "1", "alertType": "RTMP Has No Audio/Video", "message": "no input on the backup", "state": "SET"},
+            {"pipelineId": "0", "alertType": "Old", "message": "cleared already", "state": "CLEARED"}])
+        alerted = eventually(lambda: (lambda ps: ps if ps[1]["alerts"] else None)(requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"]),
+                             what="the backup pipeline's alert")
+        assert alerted[1]["alerts"] == ["RTMP Has No Audio/Video: no input on the backup"] and alerted[0]["alerts"] == []
+        stack.emulator.set_alerts(channel, [])
+        eventually(lambda: requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"][1]["alerts"] == [], what="the alert cleared")
+        assert "medialive:ListAlerts" in stack.emulator.actions()
+        assert requests.post(stack.url(f"/streams/{sid}/stop")).status_code == 200
+        assert requests.delete(stack.url(f"/streams/{sid}")).status_code == 200
