@@ -17,7 +17,7 @@ extension LocalMediaPipeline {
         // A busy slot: ask nginx-rtmp whether its publisher is still there.
         let listed = Publishers(record.mediaState).clients[pipeline] == nil ? nil : nginxPublishers()
         var accepted = false
-        try updateMediaState(streamId) { record in
+        let stored = try updateMediaState(streamId) { record in
             var publishers = Publishers(record.mediaState)
             if let holder = publishers.clients[pipeline], liveness.isGone(holder, listedByNginx: listed) {
                 // Its on_publish_done was lost (livestreamd was down): nginx-rtmp no longer has it.
@@ -35,7 +35,7 @@ extension LocalMediaPipeline {
         }
         guard accepted else { return refuse("second publisher on pipeline \(pipeline) of stream \(streamId)") }
         liveness.accepted(client)
-        journal(.publisherConnected, streamId, ["pipeline": .int(Int64(pipeline))])
+        journal(.publisherConnected, streamId, ["pipeline": .int(Int64(pipeline))], version: stored?.version)
         logger.info("publisher accepted", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "client": "\(client)"])
         // A bare name in Location renames the stream for everything after the hook (see docs/FINDINGS.md).
         return InternalResponse(status: 302, headers: [("Location", IngestKey.publicName(streamId: streamId, pipeline: pipeline))])
@@ -47,13 +47,13 @@ extension LocalMediaPipeline {
             return InternalResponse(status: 200)
         }
         var gone: [Int] = []
-        try updateMediaState(streamId) { record in
+        let stored = try updateMediaState(streamId) { record in
             var publishers = Publishers(record.mediaState)
             gone = publishers.clients.filter { $0.value == client }.keys.sorted()
             publishers.clients = publishers.clients.filter { $0.value != client }
             publishers.store(into: &record)
         }
-        for pipeline in gone { journal(.publisherDisconnected, streamId, ["pipeline": .int(Int64(pipeline))]) }
+        for pipeline in gone { journal(.publisherDisconnected, streamId, ["pipeline": .int(Int64(pipeline))], version: stored?.version) }
         return InternalResponse(status: 200)
     }
 
@@ -214,12 +214,16 @@ extension LocalMediaPipeline {
     }
 
     /// Journals what a hook changed (already stored).
-    func journal(_ type: EventType, _ streamId: String, _ data: [String: JSONValue]) {
+    /// - Parameter version: the record's version after the change, when the hook wrote it.
+    func journal(_ type: EventType, _ streamId: String, _ data: [String: JSONValue], version: Int? = nil) {
+        var data = data
+        if let version { data["version"] = .int(Int64(version)) }
         store.journal(type, streamId: streamId, data: data, at: Int64(wallClock() * 1000), logger: logger)
     }
 
     /// Compare-and-set of the record's media state, retried on version conflicts.
-    func updateMediaState(_ streamId: String, _ change: (inout StreamRecord) -> Void) throws {
-        _ = try store.update(id: streamId, change)
+    @discardableResult
+    func updateMediaState(_ streamId: String, _ change: (inout StreamRecord) -> Void) throws -> StreamRecord? {
+        try store.update(id: streamId, change)
     }
 }
