@@ -91,22 +91,22 @@ public struct StreamAPI: Sendable {
             if let token = page.nextToken { response.headers.append(("X-Next-Token", token)) }
             return response
         case (.streams, _):
-            return .record(try controller.create(CreateStreamInput(json: try body(request))))
+            return .record(try withStatus(controller.create(CreateStreamInput(json: try body(request)))))
         case (.stream(let id), "GET"):
             let record = try controller.get(id: id)
             return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: renderedRecords.body(for: record))
         case (.stream(let id), "POST"):
-            return .record(try controller.update(id: id, UpdateStreamInput(json: try body(request, optional: true))))
+            return .record(try withStatus(controller.update(id: id, UpdateStreamInput(json: try body(request, optional: true)))))
         case (.stream(let id), _):
-            return .record(try controller.delete(id: id))
+            return .record(try withStatus(controller.delete(id: id)))
         case (.start(let id), _):
-            return .record(try controller.start(id: id, StartStreamInput(json: try body(request, optional: true))))
+            return .record(try withStatus(controller.start(id: id, StartStreamInput(json: try body(request, optional: true)))))
         case (.stop(let id), _):
-            return .record(try controller.stop(id: id))
+            return .record(try withStatus(controller.stop(id: id)))
         case (.live(let id), "POST"):
-            return .record(try controller.associateLive(id: id))
+            return .record(try withStatus(controller.associateLive(id: id)))
         case (.live(let id), _):
-            return .record(try controller.dissociateLive(id: id))
+            return .record(try withStatus(controller.dissociateLive(id: id)))
         case (.split(let id), _):
             let keys = try controller.split(id: id, SplitInput(json: try body(request)))
             return .json(["indexes": .array(keys.map(JSONValue.string))])
@@ -117,6 +117,11 @@ public struct StreamAPI: Sendable {
             let query = try EventQuery(query: request.query)
             return .events(try controller.feed(after: query.after, limit: query.limit), after: query.after)
         }
+    }
+
+    /// A record answered to a client, with each pipeline's status now.
+    private func withStatus(_ record: StreamRecord) -> StreamRecord {
+        controller.withLiveStatus([record])[0]
     }
 
     /// The parsed JSON body; nil for an empty optional body.

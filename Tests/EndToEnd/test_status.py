@@ -22,7 +22,7 @@ def test_status_follows_a_publisher_through_nginx_rtmp(tmp_path_factory):
     try:
         created = requests.post(stack.url("/streams"), json={"name": "watched", "segment_length": 2}).json()
         sid = created["id"]
-        assert "pipelines" not in created, "status is on reads only"
+        assert created["pipelines"] == requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"], "every answer shows the status"
         idle = requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"]
         assert [(p["pipeline"], p["publishing"], p["on_air"], p["input"], p["publishing_since"]) for p in idle] == [
             (1, False, False, None, None), (2, False, False, None, None)]

@@ -32,7 +32,7 @@ public struct StreamController: Sendable {
     }
 
     /// The records with each pipeline's status now, as the media backend tells it.
-    private func withLiveStatus(_ records: [StreamRecord]) -> [StreamRecord] {
+    public func withLiveStatus(_ records: [StreamRecord]) -> [StreamRecord] {
         let status = backends.media.liveStatus(of: records)
         guard !status.isEmpty else { return records }
         return records.map { record in
@@ -42,15 +42,12 @@ public struct StreamController: Sendable {
         }
     }
 
-    /// `GET /streams/{id}/events`: the stream's journal; a deleted stream's stays for the retention.
-    /// - Throws: `streamNotFound` for a stream with neither a record nor a journal.
+    /// `GET /streams/{id}/events`: the stream's journal. A deleted stream's events stay in the feed
+    /// (`GET /events`) for the retention; here, like every part of a deleted stream, they are 404.
     public func events(of id: String, after: Int64, limit: Int) throws -> [StreamEvent] {
         let journal = try eventJournal()
-        let events = try journal.events(of: id, after: after, limit: limit)
-        if events.isEmpty, try store.get(id: id) == nil, try journal.events(of: id, after: 0, limit: 1).isEmpty {
-            throw ServiceError.streamNotFound(id)
-        }
-        return events
+        guard try store.get(id: id) != nil else { throw ServiceError.streamNotFound(id) }
+        return try journal.events(of: id, after: after, limit: limit)
     }
 
     /// `GET /events`: every stream's events in the store's one order.

@@ -42,7 +42,7 @@ public struct StreamRecord: Sendable, Equatable {
     /// Stored attributes that could not be read (an old item's odd types), as shown in the API's
     /// `problems`; never stored.
     public var problems: [String] = []
-    /// Each pipeline's status now, as the media backend tells it on reads (`GET`); never stored.
+    /// Each pipeline's status now, as the media backend tells it on the API's answers; never stored.
     public var pipelines: [PipelineStatus]?
     /// State a media plugin keeps with the stream (never returned by the API).
     public var mediaState: [String: JSONValue]

@@ -38,7 +38,7 @@ public protocol MediaPipeline: Sendable {
     /// `GET /readyz`: throws when the media backend's control side does not answer (nginx-rtmp, MediaLive).
     func checkReady() throws
 
-    /// Each pipeline's status now, by stream id, for records about to be answered to a `GET`.
+    /// Each pipeline's status now, by stream id, for records about to be answered to a client.
     /// Must be cheap (it is on the read path): a backend reads its figures at most every few
     /// seconds. Streams it cannot tell about are left out.
     func liveStatus(of records: [StreamRecord]) -> [String: [PipelineStatus]]

@@ -1,5 +1,5 @@
-/// What the media backend can tell about one pipeline of a stream now (`pipelines` on the
-/// records of `GET` answers; never stored). nil fields: the backend cannot tell.
+/// What the media backend can tell about one pipeline of a stream now (`pipelines` on every
+/// record the API answers; never stored). nil fields: the backend cannot tell.
 public struct PipelineStatus: Sendable, Hashable {
     /// 1 primary, 2 backup.
     public var pipeline: Int
