@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // libfcgi from Debian's libfcgi-dev.
@@ -35,7 +37,7 @@ let package = Package(
         // The seams, the stream record, the controller, configuration and the plugin registry.
         .target(
             name: "LivestreamCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: strict
         ),
         // Transport-free REST layer: routing, JSON, auth, OpenAPI document.
@@ -71,7 +73,8 @@ let package = Package(
             dependencies: [
                 "FastCGIServer", "LivestreamCore", "LivestreamAPI", "LogOutput",
                 "FileStorage", "DynamoDBStorage", "NoCDN", "CloudFrontCDN", "LocalMedia", "MediaLiveMedia", "FileArchive", "S3Archive", "HLSSplitter",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),

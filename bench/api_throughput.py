@@ -8,6 +8,9 @@ bytes hard-coded, kept connections) - the ceiling of any libfcgi service behind 
 Prints req/s, ratios, p50/p99, CPU microseconds per request (from /proc) of livestreamd
 and of the responder, system calls per request of livestreamd (strace -c over a
 fixed run; skipped without strace) and livestreamd's RSS after at least 500,000 requests.
+Last, the cost of metrics: GET /streams/{id} with `metrics.enabled` on and off (alternating
+livestreamd processes under the same nginx, median of 3 each). BENCH_METRICS_ONLY=1 skips
+from the RSS run to that comparison.
 Bounded: each wrk run lasts SECONDS (default 10) at CONNECTIONS (default 64).
 
     bench/api_throughput.py [SECONDS] [CONNECTIONS]
@@ -104,6 +107,23 @@ def row(name, size, service, static, reference):
             f"{service['cpu_us']:>8.1f}{reference['cpu_us']:>8.1f}{service['errors']:>6}")
 
 
+def metrics_cost(stack, path, rounds=3):
+    """GET `path` with metrics on and off, alternating livestreamd processes under the same nginx
+    (the on/off order swapped each round); prints each side's median rate and the ratio."""
+    rates = {"true": [], "false": []}
+    for round_number in range(rounds):
+        for enabled in (("true", "false") if round_number % 2 == 0 else ("false", "true")):
+            stack.stop_service()
+            stack.env["LIVESTREAM_METRICS_ENABLED"] = enabled
+            stack.start_service()
+            stack.wait_ready()
+            wrk(stack.url(path), 2)  # warm the caches and the kept connections
+            rates[enabled].append(wrk(stack.url(path))["rate"])
+    on, off = sorted(rates["true"])[rounds // 2], sorted(rates["false"])[rounds // 2]
+    print(f"metrics on/off, GET /streams/{{id}}, median of {rounds} alternating runs: {on:.0f} req/s with metrics, {off:.0f} without "
+          f"(reference, same nginx): {on / off:.3f} ({(1 - on / off) * 100:+.1f} % slower)")
+
+
 def main():
     with tempfile.TemporaryDirectory() as workdir:
         stack = Stack(workdir, extra_env={"LIVESTREAM_LOG_LEVEL": os.environ.get("LIVESTREAM_LOG_LEVEL", "warning")}).start()
@@ -137,6 +157,9 @@ def main():
                 bare = measured(reference.pid, stack.url(reference_path))
                 served += service["requests"]
                 print(row(name, size, service, static, bare))
+            if os.environ.get("BENCH_METRICS_ONLY"):
+                metrics_cost(stack, f"/streams/{ids[0]}")
+                return
             while served < RSS_AFTER:
                 served += wrk(stack.url(f"/streams/{ids[0]}"), 5)["requests"]
             print(f"livestreamd RSS: {rss_idle:.1f} MiB idle after setup, {rss_mib(pid):.1f} MiB after {served:,} requests")
@@ -148,6 +171,7 @@ def main():
                 print("system calls per GET /streams/{id} (strace -c -f, 3 s): "
                       + ", ".join(f"{name} {count:.2f}" for count, name in shown)
                       + f"; futex {calls.get('futex', 0):.3f}")
+            metrics_cost(stack, f"/streams/{ids[0]}")
         finally:
             if reference:
                 reference.kill()

@@ -91,40 +91,13 @@ final class DynamoDBCleanupJournal: CleanupJournal {
     }
 
     private func ensureTable() throws {
-        let status = try tableStatus()
-        if status == "ACTIVE" { return }
-        if status == nil {
-            guard createsTable else {
-                throw ServiceError(
-                    .upstreamFailed, code: "ResourceNotFoundException",
-                    "dynamodb: the cleanup table \(table) (storage.dynamodb.cleanup_table) does not exist; create it with hash key id (S)")
-            }
-            do {
-                let request: [String: JSONValue] = [
-                    "TableName": .string(table), "BillingMode": "PAY_PER_REQUEST",
-                    "KeySchema": [["AttributeName": "id", "KeyType": "HASH"]],
-                    "AttributeDefinitions": [["AttributeName": "id", "AttributeType": "S"]],
-                ]
-                _ = try store.call("CreateTable", request, passing: AWSError.Code.resourceInUse)
-            } catch is AWSError {
-                // Another process is creating it.
-            }
-        }
-        for _ in 0..<60 {
-            if try tableStatus() == "ACTIVE" { return }
-            sleep(.seconds(1))
-        }
-        throw ServiceError(.upstreamUnavailable, code: "TableNotActive", "dynamodb: the cleanup table \(table) did not become ACTIVE within a minute")
-    }
-
-    /// The table's status, nil when it does not exist.
-    private func tableStatus() throws -> String? {
-        do {
-            let answer = try store.call("DescribeTable", ["TableName": .string(table)], passing: AWSError.Code.resourceNotFound)
-            return answer.objectValue?["Table"]?.objectValue?["TableStatus"]?.stringValue ?? "UNKNOWN"
-        } catch is AWSError {
-            return nil
-        }
+        try OwnTable(
+            store: store, name: table, createsTable: createsTable, what: "the cleanup table", option: "storage.dynamodb.cleanup_table", keys: "hash key id (S)",
+            definition: [
+                "KeySchema": [["AttributeName": "id", "KeyType": "HASH"]],
+                "AttributeDefinitions": [["AttributeName": "id", "AttributeType": "S"]],
+            ], sleep: sleep
+        ).ensure()
     }
 
     private func moveLegacyItem() throws {

@@ -29,12 +29,28 @@ public final class DynamoDBStreamStore: StreamStore {
     /// `storage.dynamodb.cleanup_table`; nil: `<table>-livestreamd-cleanups`, created on first use.
     let cleanupTable: String?
     private let cleanupTableReady = DynamoDBCleanupJournal.Readiness()
+    /// `storage.dynamodb.events_table`; nil: `<table>-livestreamd-events`, created on first use.
+    let eventsTable: String?
+    let eventRetention: Duration
+    private let eventJournalState = DynamoDBEventJournal.Shared()
 
-    public init(table: String, dynamodb: AWSService, logger: Logger, cleanupTable: String? = nil) {
+    /// - Parameters:
+    ///   - eventsTable: `storage.dynamodb.events_table`; nil: `<table>-livestreamd-events`, created on first use.
+    ///   - eventRetention: how long the event journal keeps events.
+    public init(
+        table: String, dynamodb: AWSService, logger: Logger, cleanupTable: String? = nil, eventsTable: String? = nil,
+        eventRetention: Duration = .seconds(30 * 86400)
+    ) {
         self.cleanupTable = cleanupTable
         self.table = table
         self.dynamodb = dynamodb
         self.logger = logger
+        self.eventsTable = eventsTable.flatMap { $0.isEmpty ? nil : $0 }
+        self.eventRetention = eventRetention
+    }
+
+    public var events: (any EventJournal)? {
+        DynamoDBEventJournal(store: self, table: eventsTable, retention: eventRetention, shared: eventJournalState)
     }
 
     public var problems: [StoreProblem] { lastProblems.withLock { $0 } }
@@ -213,6 +229,9 @@ public enum DynamoDBStoragePlugin {
         ConfigOption(
             "storage.dynamodb.cleanup_table", .string, default: nil,
             help: "table for pending teardowns (hash key id, S), kept out of the streams table the old deployment scans; unset: <table>-livestreamd-cleanups, created on first use"),
+        ConfigOption(
+            "storage.dynamodb.events_table", .string, default: nil,
+            help: "table of the event journal (hash key stream_id S, range key sequence N, global secondary index feed: hash feed S, range sequence N); unset: <table>-livestreamd-events, created on first use with TTL on expires_at"),
     ] + AWSSettings.options
 
     /// What livestreamd needs on the streams table and the cleanup table (created on first use when not named).
@@ -220,6 +239,8 @@ public enum DynamoDBStoragePlugin {
         let table = configuration.string("storage.dynamodb.table") ?? "<storage.dynamodb.table>"
         let named = configuration.string("storage.dynamodb.cleanup_table").flatMap { $0.isEmpty ? nil : $0 }
         let cleanups = named ?? DynamoDBCleanupJournal.defaultTable(for: table)
+        let namedEvents = configuration.string("storage.dynamodb.events_table").flatMap { $0.isEmpty ? nil : $0 }
+        let events = namedEvents ?? DynamoDBEventJournal.defaultTable(for: table)
         return [
             IAMStatement(
                 sid: "StreamsTable", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:DescribeTable"],
@@ -228,6 +249,11 @@ public enum DynamoDBStoragePlugin {
                 sid: "CleanupTable",
                 actions: ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:DescribeTable"] + (named == nil ? ["dynamodb:CreateTable"] : []),
                 resources: [scope.arn("dynamodb", "table/\(cleanups)")]),
+            IAMStatement(
+                sid: "EventTable",
+                actions: ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:DescribeTable"]
+                    + (namedEvents == nil ? ["dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"] : []),
+                resources: [scope.arn("dynamodb", "table/\(events)"), scope.arn("dynamodb", "table/\(events)/index/\(DynamoDBEventJournal.feedIndex)")]),
         ]
     }
 
@@ -235,9 +261,11 @@ public enum DynamoDBStoragePlugin {
         registry.registerStorage("dynamodb", summary: "the old deployment's DynamoDB table, item for item, conditional writes", options: options) { context in
             let table = try context.configuration.requiredString("storage.dynamodb.table")
             let aws = try AWSSettings.shared(configuration: context.configuration, logger: context.logger)
+            let days = context.configuration.int("events.retention_days")
             return DynamoDBStreamStore(
                 table: table, dynamodb: aws.service("dynamodb", logger: context.logger), logger: context.logger,
-                cleanupTable: context.configuration.string("storage.dynamodb.cleanup_table"))
+                cleanupTable: context.configuration.string("storage.dynamodb.cleanup_table"), eventsTable: context.configuration.string("storage.dynamodb.events_table"),
+                eventRetention: .seconds((days > 0 ? days : 30) * 86400))
         }
     }
 }

@@ -17,7 +17,7 @@ final class FileEventJournal: EventJournal {
     private let now: @Sendable () -> Int64
     /// Parsed files: name -> (inode, bytes read, complete lines' events, a cut line's bytes).
     private let parsed = Mutex<[String: ParsedFile]>([:])
-    private let lastPrune = Mutex<Int64>(0)
+    private let pruning = PruneSchedule()
 
     struct ParsedFile {
         var inode: UInt64
@@ -82,15 +82,9 @@ final class FileEventJournal: EventJournal {
         }
     }
 
-    /// Prunes once an hour at most; a failure waits for the next hour (the events stay, nothing is lost).
     private func pruneIfDue() {
         let current = now()
-        let due = lastPrune.withLock { last in
-            guard current - last >= 3_600_000 else { return false }
-            last = current
-            return true
-        }
-        if due { try? prune(before: current - Int64(retention.components.seconds) * 1000) }
+        if pruning.claim(now: current) { try? prune(before: current - retention.components.seconds * 1000) }
     }
 
     /// The events of one file, reading only what was appended since the last read.

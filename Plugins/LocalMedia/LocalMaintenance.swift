@@ -41,6 +41,9 @@ final class LocalMaintenance: MaintenanceWork, @unchecked Sendable {
     func runRound() -> Duration {
         do {
             let records = try store.listForRefresh()
+            ServiceMetrics.streams(
+                byState: Dictionary(grouping: records, by: \.state).mapValues(\.count),
+                publishers: records.reduce(0) { $0 + Publishers($1.mediaState).clients.count })
             try freeSlotsOfGonePublishers(records)
             checkArchives(records)
             for folder in folders.staleFolders(of: records, olderThan: keep) {

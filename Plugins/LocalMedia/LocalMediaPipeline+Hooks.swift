@@ -188,6 +188,7 @@ extension LocalMediaPipeline {
             record.archiveLastSegmentAt = at
             counted = true
         }
+        if counted { ServiceMetrics.archiveSegment("written") }
         return InternalResponse(status: counted ? 200 : 409, body: counted ? "" : "not a segment of the current session\n")
     }
 
@@ -199,6 +200,7 @@ extension LocalMediaPipeline {
         // The archiver's own words, one line, bounded; it only ever sees public names.
         let reason = String((request.fields["reason"] ?? "unknown").prefix(300).map { $0.isNewline ? " " : $0 })
         logger.error("archive failed", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "reason": "\(reason)"])
+        ServiceMetrics.archiveSegment("failed")
         let at = String(Int64(Date().timeIntervalSince1970))
         try updateMediaState(streamId) { record in
             record.archiveLastError = "pipeline \(pipeline): \(reason)"

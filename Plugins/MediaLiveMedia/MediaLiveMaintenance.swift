@@ -57,6 +57,7 @@ final class MediaLiveMaintenance: MaintenanceWork {
         let pending: [PendingCleanup]
         do {
             pending = try store.cleanups.pending().filter { $0.owner == MediaLivePipeline.owner }
+            ServiceMetrics.pendingCleanups(pending.count)
         } catch {
             logger.warning("cannot read pending cleanups", metadata: ["error": "\(error)"])
             return CleanupRound(remaining: true)
@@ -119,7 +120,9 @@ final class MediaLiveMaintenance: MaintenanceWork {
         do {
             let states = try channelStates()
             var transitional = false
-            for record in try store.listForRefresh() where !record.liveChannelId.isEmpty {
+            let records = try store.listForRefresh()
+            ServiceMetrics.streams(byState: Dictionary(grouping: records, by: \.state).mapValues(\.count), publishers: nil)
+            for record in records where !record.liveChannelId.isEmpty {
                 guard let state = states[record.liveChannelId] else { continue }
                 if !MediaLiveMaintenance.stableStates.contains(state) { transitional = true }
                 let settled = MediaLiveMaintenance.lastChange(of: record) + MediaLiveMaintenance.settleSeconds <= now()

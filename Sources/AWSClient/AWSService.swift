@@ -1,4 +1,5 @@
 import Foundation
+import LivestreamCore
 import Logging
 import Synchronization
 
@@ -115,17 +116,42 @@ public struct AWSService: Sendable {
 
     private func sendWithRetries(method: String, path: String, query: String, headers: [(String, String)], body: [UInt8]) throws -> HTTPResponse {
         let url = endpoint + path + (query.isEmpty ? "" : "?" + query)
+        let operation = AWSService.operationLabel(method: method, path: path, headers: headers)
+        var attempts = 0
         return try retry.run(service: name) { timeout in
-            let now = Date().addingTimeInterval(clockSkew.offset)
-            let signed = signer.sign(SignatureV4.Request(method: method, url: url, headers: headers, body: body), credentials: try credentials.credentials(), date: now)
-            let response = try transport.send(HTTPRequest(method: method, url: url, headers: signed.headers, body: body, timeout: timeout))
-            guard (200...299).contains(response.status) else {
-                let error = AWSError.parse(response, service: name)
-                logger.debug("AWS error answer", metadata: ["service": "\(name)", "status": "\(error.status)", "code": "\(error.code)"])
+            attempts += 1
+            if attempts > 1 { ServiceMetrics.awsRetry(service: name, operation: operation) }
+            do {
+                let now = Date().addingTimeInterval(clockSkew.offset)
+                let signed = signer.sign(SignatureV4.Request(method: method, url: url, headers: headers, body: body), credentials: try credentials.credentials(), date: now)
+                let response = try transport.send(HTTPRequest(method: method, url: url, headers: signed.headers, body: body, timeout: timeout))
+                guard (200...299).contains(response.status) else {
+                    let error = AWSError.parse(response, service: name)
+                    logger.debug("AWS error answer", metadata: ["service": "\(name)", "status": "\(error.status)", "code": "\(error.code)"])
+                    throw error
+                }
+                ServiceMetrics.awsAttempt(service: name, operation: operation, outcome: "ok")
+                return response
+            } catch let error as AWSError {
+                ServiceMetrics.awsAttempt(service: name, operation: operation, outcome: error.code)
+                throw error
+            } catch let error as TransportError {
+                ServiceMetrics.awsAttempt(service: name, operation: operation, outcome: error.kind == .timeout ? "timeout" : "connection")
                 throw error
             }
-            return response
         }
+    }
+
+    /// A metric label for the call: the JSON protocols' `X-Amz-Target` operation, else the method
+    /// and path with every segment that names a resource (digits, or long) as `{id}`, at most four.
+    static func operationLabel(method: String, path: String, headers: [(String, String)]) -> String {
+        if let target = headers.first(where: { $0.0.lowercased() == "x-amz-target" })?.1 {
+            return String(target.split(separator: ".").last ?? Substring(target))
+        }
+        let segments = path.split(separator: "/").prefix(5).enumerated().map { index, segment in
+            index == 4 ? "…" : segment.contains(where: \.isNumber) || segment.count > 24 ? "{id}" : String(segment)
+        }
+        return method + " /" + segments.joined(separator: "/")
     }
 }
 

@@ -39,6 +39,8 @@ public struct APIResponse: Sendable {
     public var body: [UInt8]
     /// For the request log: why the request failed (`code: message`), never sent as such.
     public var failure: String?
+    /// For metrics: the route's template (`/streams/{id}`), nil when no route matched.
+    public var route: String?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status

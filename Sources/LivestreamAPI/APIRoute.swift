@@ -15,6 +15,8 @@ enum APIRoute: Equatable {
     case streamEvents(String)
     /// Every stream's events.
     case events
+    /// Prometheus text.
+    case metrics
 
     init(segments: [String]) throws(ServiceError) {
         switch segments {
@@ -23,6 +25,7 @@ enum APIRoute: Equatable {
         case ["openapi.json"]: self = .openAPI
         case ["streams"]: self = .streams
         case ["events"]: self = .events
+        case ["metrics"]: self = .metrics
         case let s where s.count == 2 && s[0] == "streams":
             self = .stream(try APIRoute.streamId(s[1]))
         case let s where s.count == 3 && s[0] == "streams":
@@ -43,11 +46,29 @@ enum APIRoute: Equatable {
     /// Methods the resource answers (besides OPTIONS).
     var methods: [String] {
         switch self {
-        case .health, .ready, .openAPI, .events, .streamEvents: ["GET"]
+        case .health, .ready, .openAPI, .events, .streamEvents, .metrics: ["GET"]
         case .streams: ["GET", "POST"]
         case .stream: ["GET", "POST", "DELETE"]
         case .start, .stop, .split: ["POST"]
         case .live: ["POST", "DELETE"]
+        }
+    }
+
+    /// The route as a metric label: ids left out.
+    var template: String {
+        switch self {
+        case .health: "/healthz"
+        case .ready: "/readyz"
+        case .openAPI: "/openapi.json"
+        case .metrics: "/metrics"
+        case .streams: "/streams"
+        case .stream: "/streams/{id}"
+        case .start: "/streams/{id}/start"
+        case .stop: "/streams/{id}/stop"
+        case .live: "/streams/{id}/live"
+        case .split: "/streams/{id}/split"
+        case .streamEvents: "/streams/{id}/events"
+        case .events: "/events"
         }
     }
 

@@ -10,6 +10,7 @@ public struct StreamAPI: Sendable {
     public let configuration: APIConfiguration
     private let internalEndpoints: [String: InternalEndpoint]
     private let logger: Logger
+    private let metrics: (@Sendable () -> [UInt8])?
     private let renderedLists = RenderedLists()
     private let renderedRecords = RenderedRecords()
 
@@ -18,7 +19,12 @@ public struct StreamAPI: Sendable {
     ///   - configuration: prefix, CORS origin, tokens.
     ///   - internalEndpoints: plugin callbacks served on the internal listener.
     ///   - logger: for unexpected errors.
-    public init(controller: StreamController, configuration: APIConfiguration, internalEndpoints: [InternalEndpoint] = [], logger: Logger) {
+    /// - Parameter metrics: the Prometheus text of `GET /metrics`; nil: metrics are off (404).
+    public init(
+        controller: StreamController, configuration: APIConfiguration, internalEndpoints: [InternalEndpoint] = [], logger: Logger,
+        metrics: (@Sendable () -> [UInt8])? = nil
+    ) {
+        self.metrics = metrics
         self.controller = controller
         self.configuration = configuration
         self.internalEndpoints = Dictionary(internalEndpoints.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
@@ -55,6 +61,17 @@ public struct StreamAPI: Sendable {
         if request.isInternal { return try routeInternal(request) }
         let segments = try RequestPath.segments(of: request.path, below: configuration.prefix)
         let route = try APIRoute(segments: segments)
+        var response: APIResponse
+        do {
+            response = try answer(route, request)
+        } catch let error as ServiceError {
+            response = .error(error)
+        }
+        response.route = route.template
+        return response
+    }
+
+    private func answer(_ route: APIRoute, _ request: APIRequest) throws -> APIResponse {
         if request.method == "OPTIONS" { return preflight(route) }
         guard route.methods.contains(request.method) else {
             let allowed = (route.methods + ["OPTIONS"]).joined(separator: ", ")
@@ -116,6 +133,9 @@ public struct StreamAPI: Sendable {
         case (.events, _):
             let query = try EventQuery(query: request.query)
             return .events(try controller.feed(after: query.after, limit: query.limit), after: query.after)
+        case (.metrics, _):
+            guard let metrics else { throw ServiceError(.notFound, code: "metrics_off", "metrics are off (metrics.enabled)") }
+            return APIResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metrics())
         }
     }
 

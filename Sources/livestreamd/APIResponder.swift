@@ -1,18 +1,25 @@
 import Foundation
 import FastCGIServer
 import LivestreamAPI
+import LivestreamCore
 
 /// Adapts FastCGI requests to the transport-free API.
 struct APIResponder: FastCGIResponder {
     let api: StreamAPI
 
     func respond(to request: FastCGIRequest) -> FastCGIResponse {
-        let response = api.handle(apiRequest(request))
+        let started = ContinuousClock.now
+        let apiRequest = apiRequest(request)
+        let response = api.handle(apiRequest)
+        // nginx-rtmp's hooks are counted too, as one route: their paths carry no ids worth a label.
+        let route = apiRequest.isInternal ? "/_internal" : response.route ?? "unmatched"
+        ServiceMetrics.request(route: route, status: response.status, duration: ContinuousClock.now - started)
         return FastCGIResponse(status: response.status, headers: response.headers, body: response.body, logReason: response.failure)
     }
 
     func payloadTooLarge(_ request: FastCGIRequest, limit: Int) -> FastCGIResponse {
         let response = api.payloadTooLarge(limit: limit)
+        ServiceMetrics.request(route: "unmatched", status: response.status, duration: .zero)
         return FastCGIResponse(status: response.status, headers: response.headers, body: response.body, logReason: response.failure)
     }
 

@@ -88,6 +88,7 @@ enum Service {
             for problem in problems { logger.critical("cannot start: \(problem)") }
             return 2
         }
+        if options.command == .serve { ServiceMetricsBackend.bootstrap(configuration) }
         let backends: Backends
         do {
             backends = try registry.build(configuration: configuration, logger: logger, checkOnly: options.command == .checkConfig)
@@ -119,7 +120,7 @@ enum Service {
             configuration: APIConfiguration(
                 prefix: configuration.string("server.api_prefix") ?? "", corsOrigin: configuration.string("server.cors_origin") ?? "*",
                 apiTokens: configuration.list("server.api_tokens")),
-            internalEndpoints: backends.media.internalEndpoints, logger: logger)
+            internalEndpoints: backends.media.internalEndpoints, logger: logger, metrics: ServiceMetricsBackend.scrape)
 
         let listener: FastCGIServerConfiguration.Listener
         var predecessor: Int32?

@@ -18,6 +18,9 @@ enum ServiceOptions {
         ConfigOption("server.cors_origin", .string, default: "*", help: "Access-Control-Allow-Origin of every response"),
         ConfigOption("server.api_tokens", .stringList, default: nil, help: "when set, /streams requests need Authorization: Bearer <one of these>", isSecret: true),
         ConfigOption(
+            "metrics.enabled", .boolean, default: "true",
+            help: "GET /metrics (on the API, with its token) answers Prometheus text: requests, AWS calls, streams, publishers, archive segments, events, cleanups, the process"),
+        ConfigOption(
             "events.retention_days", .integer(1...3650), default: "30",
             help: "how long the event journal (GET /events, GET /streams/{id}/events) keeps events; older ones go once an hour"),
         ConfigOption("log.file", .string, default: nil, help: "file the log is appended to (reopened on SIGHUP, for logrotate); unset = standard error"),

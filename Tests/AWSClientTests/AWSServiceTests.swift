@@ -1,4 +1,4 @@
-import AWSClient
+@testable import AWSClient
 import Foundation
 import Logging
 import Synchronization
@@ -9,6 +9,14 @@ struct AWSServiceTests {
 
     func service(_ transport: ScriptedTransport, _ name: String = "dynamodb", retry: RetryPolicy = RetryPolicy(sleep: { _ in })) -> AWSService {
         AWSService(name: name, endpoints: AWSEndpoints(region: "us-west-2", shared: "http://aws.test"), credentials: Self.credentials, transport: transport, retry: retry, logger: Logger(label: "test"))
+    }
+
+    @Test func metricLabelsNameTheOperationNeverTheResource() {
+        #expect(AWSService.operationLabel(method: "POST", path: "/", headers: [("X-Amz-Target", "DynamoDB_20120810.GetItem")]) == "GetItem")
+        #expect(AWSService.operationLabel(method: "GET", path: "/prod/channels/1234567/alerts", headers: []) == "GET /prod/channels/{id}/alerts")
+        #expect(AWSService.operationLabel(method: "DELETE", path: "/channels/0123456789abcdef0123456789abcdef", headers: []) == "DELETE /channels/{id}")
+        #expect(AWSService.operationLabel(method: "PUT", path: "/bucket/2026/12/07/stream-17650/_1.000001.ts", headers: []) == "PUT /bucket/{id}/{id}/{id}/…")
+        #expect(AWSService.operationLabel(method: "POST", path: "/prod/channels", headers: []) == "POST /prod/channels")
     }
 
     @Test func endpointsPreferPerServiceThenSharedThenStandard() {

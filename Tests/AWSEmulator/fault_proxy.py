@@ -6,7 +6,8 @@ emulator does not check signatures here) and counted. Control routes, on the pro
 
 A call is described as "<service> <METHOD> <path>" (REST protocols: "medialive POST
 /prod/inputs") or "<service> <Operation>" (JSON protocols: "dynamodb PutItem"); a `skip`
-entry matches a description with or without its service.
+entry matches a description with or without its service, and with its id segments
+(numbers, 32 hex) as `{id}` ("GET /prod/channels/{id}/alerts" matches any channel's).
 
   POST /_proxy/fault  {"at": N, "mode": "500"|"throttle"|"reset"|"lost", "count": K, "skip": [...]}
        resets the call counter; calls N .. N+K-1 from now on fail (K defaults to 1;
@@ -25,6 +26,7 @@ entry matches a description with or without its service.
 import argparse
 import http.client
 import json
+import re
 import socket
 import struct
 import sys
@@ -57,8 +59,10 @@ class FaultPlan:
 
     def next_call(self, description):
         """Counts the call; returns the failure mode for it, or None."""
+        # A skipped call may name its resource: "GET /prod/channels/{id}/alerts" skips it for any channel.
+        general = re.sub(r"/(?:[0-9]+|[0-9a-f]{32})(?=/|$)", "/{id}", description)
         with self.lock:
-            if description in self.skip or description.split(" ", 1)[1] in self.skip:
+            if {description, description.split(" ", 1)[1], general, general.split(" ", 1)[1]} & self.skip:
                 return None
             self.calls.append(description)
             n = len(self.calls)

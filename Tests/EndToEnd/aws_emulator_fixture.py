@@ -133,6 +133,10 @@ class Emulator:
         _stop(self.process)
 
 
+# The MediaLive refresher's calls (channel states, running channels' alerts): background, never counted.
+REFRESH_CALLS = ("GET /prod/channels", "GET /prod/channels/{id}/alerts")
+
+
 class FaultProxy:
     """Tests/AWSEmulator/fault_proxy.py in front of an emulator."""
 
@@ -141,8 +145,9 @@ class FaultProxy:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.process = _start([str(EMULATOR / "fault_proxy.py"), "--port", str(self.port), "--upstream", upstream], self.endpoint + "/_proxy/calls", "the fault proxy")
 
-    def fail(self, at, mode, count=1, skip=("GET /prod/channels",)):
-        """From now on calls at .. at+count-1 fail (count 0: all from at on); the refresher's listing is not counted."""
+    def fail(self, at, mode, count=1, skip=None):
+        """From now on calls at .. at+count-1 fail (count 0: all from at on); the refresher's calls are not counted."""
+        skip = REFRESH_CALLS if skip is None else skip
         requests.post(self.endpoint + "/_proxy/fault", json={"at": at, "mode": mode, "count": count, "skip": list(skip)}, timeout=5).raise_for_status()
 
     def clear(self):

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from aws_emulator_fixture import Emulator, FaultProxy
+from aws_emulator_fixture import REFRESH_CALLS, Emulator, FaultProxy
 from conftest import start_stack
 from moto_fixture import TABLE
 from support.waiting import eventually
@@ -62,7 +62,7 @@ def lossy(tmp_path_factory):
 
 
 # Calls the lossy stack's background work makes at its own times: not counted, never failed.
-BACKGROUND = ("GET /prod/channels", "GET /prod/inputs", "dynamodb Scan")
+BACKGROUND = REFRESH_CALLS + ("GET /prod/inputs", "dynamodb Scan")
 
 
 def pending_cleanups(stack):
@@ -103,7 +103,7 @@ def assert_consistent(stack, timeout=30):
         assert origins == {r["id"] for r in records if r["cloudfront_associated"]}, "CDN origins and stored records disagree"
 
 
-def calls_of(stack, operation, skip=("GET /prod/channels",), follow_up=True):
+def calls_of(stack, operation, skip=REFRESH_CALLS, follow_up=True):
     """How many AWS calls an operation makes when nothing fails (with `follow_up`, its background follow-up included)."""
     stack.proxy.fail(at=10**9, mode="500", skip=skip)
     result = operation()
@@ -116,7 +116,7 @@ def create(stack):
     return requests.post(stack.url("/streams"), json={"name": "faulty", "segment_length": 6})
 
 
-def run_with_fault(stack, at, mode, operation, count=1, skip=("GET /prod/channels",)):
+def run_with_fault(stack, at, mode, operation, count=1, skip=REFRESH_CALLS):
     stack.proxy.fail(at=at, mode=mode, count=count, skip=skip)
     response = operation()
     failed = stack.proxy.calls()["failed"]
@@ -217,7 +217,7 @@ def test_a_pending_delete_resumes_after_a_restart(faulty):
     sid = stream["id"]
     ml = faulty.emulator.client("medialive")
     # Every DeleteInput fails: the teardown stops at the input, whose channel is gone.
-    faulty.proxy.fail(at=1, mode="500", count=0, skip=["GET /prod/channels", "DELETE /prod/channels/" + stream["live_channel_id"],
+    faulty.proxy.fail(at=1, mode="500", count=0, skip=[*REFRESH_CALLS, "DELETE /prod/channels/" + stream["live_channel_id"],
                                                        "GET /prod/channels/" + stream["live_channel_id"],
                                                        "DELETE /origin_endpoints/" + stream["package_endpoint_id"],
                                                        "DELETE /channels/" + sid, "ssm DeleteParameters"])
@@ -368,7 +368,9 @@ def test_a_create_cut_short_by_a_crash_is_removed_after_a_restart(lossy, call):
     time is up, unless its record was stored: then the stream is kept, whole."""
     total, _ = calls_of(lossy, lambda: create(lossy), skip=BACKGROUND)
     calls = lossy.proxy.calls()["calls"]
-    puts = [n for n, c in enumerate(calls, 1) if c == "dynamodb PutItem"]
+    # The record's PutItem is the create's last before the event journal's counter (UpdateItem) and put.
+    journaled = next((n for n, c in enumerate(calls, 1) if c == "dynamodb UpdateItem"), len(calls) + 1)
+    puts = [n for n, c in enumerate(calls, 1) if c == "dynamodb PutItem" and n < journaled]
     at = puts[-1] if call == "the record's PutItem" else calls.index(call) + 1
     before = {r["id"] for r in requests.get(lossy.url("/streams")).json()}
     lossy.proxy.fail(at=at, mode="hold", skip=BACKGROUND)

@@ -118,6 +118,7 @@ extension StreamStore {
         guard let events else { return }
         do {
             try events.append(NewEvent(streamId: streamId, type: type, at: at, data: data))
+            ServiceMetrics.event(type)
         } catch {
             logger.error("cannot journal an event", metadata: ["stream": "\(streamId)", "type": "\(type)", "error": "\(error)"])
         }
