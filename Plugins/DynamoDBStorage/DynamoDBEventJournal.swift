@@ -92,11 +92,7 @@ final class DynamoDBEventJournal: EventJournal {
 
     func feed(after: Int64, limit: Int) throws -> [StreamEvent] {
         try prepare()
-        let found = try query([
-            "TableName": .string(table), "IndexName": .string(DynamoDBEventJournal.feedIndex), "KeyConditionExpression": "feed = :all AND #sequence > :after",
-            "ExpressionAttributeNames": ["#sequence": "sequence"],
-            "ExpressionAttributeValues": [":all": ["S": .string(DynamoDBEventJournal.feedValue)], ":after": ["N": .string(String(after))]],
-        ], limit: limit)
+        let found = try query(feedQuery(after: after), limit: limit)
         var settled: [StreamEvent] = []
         var expected = after + 1
         for event in found {
@@ -113,11 +109,7 @@ final class DynamoDBEventJournal: EventJournal {
         // Events are appended in time order, so the oldest come first in the feed.
         var after: Int64 = 0
         while true {
-            let page = try query([
-                "TableName": .string(table), "IndexName": .string(DynamoDBEventJournal.feedIndex), "KeyConditionExpression": "feed = :all AND #sequence > :after",
-                "ExpressionAttributeNames": ["#sequence": "sequence"],
-                "ExpressionAttributeValues": [":all": ["S": .string(DynamoDBEventJournal.feedValue)], ":after": ["N": .string(String(after))]],
-            ], limit: 100, keepExpired: true)
+            let page = try query(feedQuery(after: after), limit: 100, keepExpired: true)
             for event in page {
                 guard event.at < cutoff else { return }
                 _ = try store.call("DeleteItem", ["TableName": .string(table), "Key": DynamoDBEventJournal.key(event.streamId, event.sequence)])
@@ -125,6 +117,15 @@ final class DynamoDBEventJournal: EventJournal {
             }
             if page.count < 100 { return }
         }
+    }
+
+    /// The feed index from `after` on.
+    private func feedQuery(after: Int64) -> [String: JSONValue] {
+        [
+            "TableName": .string(table), "IndexName": .string(DynamoDBEventJournal.feedIndex), "KeyConditionExpression": "feed = :all AND #sequence > :after",
+            "ExpressionAttributeNames": ["#sequence": "sequence"],
+            "ExpressionAttributeValues": [":all": ["S": .string(DynamoDBEventJournal.feedValue)], ":after": ["N": .string(String(after))]],
+        ]
     }
 
     private static func key(_ streamId: String, _ sequence: Int64) -> JSONValue {

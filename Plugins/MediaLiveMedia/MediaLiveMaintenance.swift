@@ -74,6 +74,8 @@ final class MediaLiveMaintenance: MaintenanceWork {
                 logger.error("a pending cleanup cannot be read; left in the journal", metadata: ["cleanup": "\(cleanup.id)", "stream": "\(cleanup.streamId)"])
                 continue
             }
+            // A create's note names a stream clients never saw: its teardown is not theirs to hear of.
+            let ofADeletedStream = teardown.unlessStoredAfter == nil
             if let after = teardown.unlessStoredAfter {
                 // A create's write-ahead note: wait for the create (in any process) to finish or give up.
                 guard now() >= after else {
@@ -98,6 +100,7 @@ final class MediaLiveMaintenance: MaintenanceWork {
                 if try store.cleanups.record(outcome, of: teardown, into: &cleanup, stored: true) {
                     _ = backoff.withLock { $0.removeValue(forKey: cleanup.id) }
                     logger.notice("pending cleanup finished", metadata: ["stream": "\(cleanup.streamId)"])
+                    if ofADeletedStream { store.journal(.cleanupDone, streamId: cleanup.streamId, logger: logger) }
                     continue
                 }
             } catch {

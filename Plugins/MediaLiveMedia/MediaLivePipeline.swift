@@ -56,6 +56,7 @@ public struct MediaLivePipeline: MediaPipeline {
     let services: MediaServices
     let archive: any ArchiveStore
     let journal: any CleanupJournal
+    let store: any StreamStore
     let work: MediaLiveMaintenance
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -69,6 +70,7 @@ public struct MediaLivePipeline: MediaPipeline {
         self.services = services
         self.archive = archive
         self.journal = store.cleanups
+        self.store = store
         self.logger = logger
         self.now = now
         self.work = MediaLiveMaintenance(services: services, store: store, interval: refreshInterval, logger: logger)
@@ -377,6 +379,9 @@ public struct MediaLivePipeline: MediaPipeline {
             // The journal still holds the whole teardown; repeating done steps is harmless.
             logger.warning("could not update a pending cleanup", metadata: ["stream": "\(record.id)", "error": "\(error)"])
             work.wakeup.request()
+        }
+        if !outcome.remaining.isDone {
+            store.journal(.cleanupPending, streamId: record.id, data: ["steps_left": .int(Int64(outcome.remaining.steps.count))], logger: logger)
         }
         if let failure = outcome.failure {
             logger.warning("stream deleted; its teardown continues in the background", metadata: ["stream": "\(record.id)", "error": "\(failure)"])

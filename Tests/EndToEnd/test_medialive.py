@@ -123,6 +123,10 @@ def test_delete_of_a_running_stream_removes_everything(aws):
     eventually(all_gone, what="the running stream's resources to go")
     assert ml.describe_channel(ChannelId=record["live_channel_id"])["State"] == "DELETED"
     assert ml.describe_input(InputId=record["live_input_id"])["State"] == "DELETED"
+    # The input had to wait for its channel: the journal says the teardown went on and when it ended.
+    feed = requests.get(aws.url("/events"), params={"limit": 1000}).json()["events"]
+    types = [e["type"] for e in feed if e["stream_id"] == sid]
+    assert sorted(types[-3:]) == ["cleanup.done", "cleanup.pending", "stream.deleted"] and types.index("cleanup.pending") < types.index("cleanup.done"), types
 
 
 def test_no_secret_reaches_the_log_or_the_archive_paths(aws):
