@@ -15,7 +15,7 @@ final class FileEventJournal: EventJournal {
     let directory: String
     private let retention: Duration
     private let now: @Sendable () -> Int64
-    /// Parsed files: name -> (inode, bytes read, complete lines' events, a cut line's bytes).
+    /// Parsed files: name -> (inode, bytes read, the events of its complete lines).
     private let parsed = Mutex<[String: ParsedFile]>([:])
     private let pruning = PruneSchedule()
 
@@ -56,7 +56,7 @@ final class FileEventJournal: EventJournal {
     }
 
     func feed(after: Int64, limit: Int) throws -> [StreamEvent] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".jsonl") && !$0.hasPrefix(".") }
+        let names = journalFiles()
         var found: [StreamEvent] = []
         for name in names {
             found += try read(name).lazy.filter { $0.sequence > after }.prefix(limit)
@@ -66,7 +66,7 @@ final class FileEventJournal: EventJournal {
 
     func prune(before cutoff: Int64) throws {
         try withSequenceLock { _ in
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".jsonl") && !$0.hasPrefix(".") }
+            let names = journalFiles()
             for name in names {
                 let events = try read(name)
                 let kept = events.filter { $0.at >= cutoff }
@@ -117,7 +117,7 @@ final class FileEventJournal: EventJournal {
     }
 
     private func appendLine(_ line: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw FileIO.failure("open the journal of a stream") }
         defer { close(fd) }
         var status = stat()
@@ -126,11 +126,7 @@ final class FileEventJournal: EventJournal {
         if status.st_size > 0 {
             // A line a crash cut short is closed first, so it cannot swallow this one.
             var last: UInt8 = 0
-            let readable = open(path, O_RDONLY | O_CLOEXEC)
-            if readable >= 0 {
-                if pread(readable, &last, 1, off_t(status.st_size - 1)) == 1 && last != UInt8(ascii: "\n") { bytes.insert(UInt8(ascii: "\n"), at: 0) }
-                close(readable)
-            }
+            if pread(fd, &last, 1, off_t(status.st_size - 1)) == 1 && last != UInt8(ascii: "\n") { bytes.insert(UInt8(ascii: "\n"), at: 0) }
         }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count, fsync(fd) == 0 else { throw FileIO.failure("append to the journal of a stream") }
@@ -161,6 +157,11 @@ final class FileEventJournal: EventJournal {
         // Same length or longer each time (numbers only grow), so no truncate is needed.
         let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         guard written == bytes.count, fsync(fd) == 0 else { throw FileIO.failure("store the event sequence") }
+    }
+
+    /// The streams' journal files (the sequence file and temporary files start with a dot).
+    private func journalFiles() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".jsonl") && !$0.hasPrefix(".") }
     }
 
     private func fileName(of streamId: String) -> String { streamId + ".jsonl" }
