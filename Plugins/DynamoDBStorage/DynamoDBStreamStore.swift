@@ -168,7 +168,7 @@ public final class DynamoDBStreamStore: StreamStore {
     func key(_ id: String) -> JSONValue { ["id": ["S": .string(id)]] }
 
     func item(_ record: StreamRecord, token: String) -> JSONValue {
-        guard case .object(var fields) = record.apiObject else { return .null }
+        guard case .object(var fields) = record.storedObject else { return .null }
         fields[DynamoDBStreamStore.versionAttribute] = .int(Int64(record.version))
         fields[DynamoDBStreamStore.writeAttribute] = .string(token)
         if !record.mediaState.isEmpty { fields[DynamoDBStreamStore.mediaAttribute] = .object(record.mediaState) }

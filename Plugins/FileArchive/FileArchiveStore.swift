@@ -10,9 +10,13 @@ import LivestreamCore
 public struct FileArchiveStore: ArchiveStore {
     /// Absolute archive directory, without a trailing slash.
     public let directory: String
+    /// Where nginx serves the directory, without a trailing slash.
+    public let url: String
 
-    /// - Parameter create: create the directory if needed; false: only check that it could be (`check-config`).
-    public init(directory: String, create: Bool = true) throws {
+    /// - Parameters:
+    ///   - url: the directory's base URL for players (`archive.file.url`).
+    ///   - create: create the directory if needed; false: only check that it could be (`check-config`).
+    public init(directory: String, url: String = FileArchivePlugin.defaultURL, create: Bool = true) throws {
         let absolute = AbsolutePath.of(directory)
         if create {
             do {
@@ -24,6 +28,9 @@ public struct FileArchiveStore: ArchiveStore {
             throw ConfigurationError(problem)
         }
         self.directory = absolute
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        self.url = url
     }
 
     public func checkReady() throws {
@@ -71,23 +78,67 @@ public struct FileArchiveStore: ArchiveStore {
         }
     }
 
-    public func listSegments(root: String) throws -> [ArchiveSegment] {
+    public func listSession(root: String) throws -> SessionFiles {
         let (folder, stem) = try self.folder(of: root)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return SessionFiles(segments: []) }
         var durations: [String: Double] = [:]
-        for list in names where list.hasSuffix(".csv") {
-            guard let text = try? String(contentsOfFile: folder + list, encoding: .utf8) else { continue }
+        var segments: [ArchiveSegment] = []
+        var others: [String] = []
+        for name in names where name.hasPrefix(stem) && SessionFileName.belongs(String(name.dropFirst(stem.count))) {
+            if let segment = ArchiveSegment(fileName: name, stem: stem, bytes: size(of: folder + name)) {
+                segments.append(segment)
+                continue
+            }
+            others.append(String(name.dropFirst(stem.count)))
+            guard name.hasSuffix(".csv"), let text = try? String(contentsOfFile: folder + name, encoding: .utf8) else { continue }
             for line in text.split(whereSeparator: \.isNewline) {
                 let fields = line.split(separator: ",")
                 guard fields.count == 3, let start = Double(fields[1]), let end = Double(fields[2]), end > start else { continue }
                 durations[String(fields[0]).split(separator: "/").last.map(String.init) ?? ""] = end - start
             }
         }
-        return names.compactMap { ArchiveSegment(fileName: $0, stem: stem, duration: durations[$0]) }
+        for index in segments.indices { segments[index].duration = durations[segments[index].name] }
+        return SessionFiles(segments: segments, others: others)
     }
 
-    public func writePlaylist(root: String, fileName: String, contents: String) throws -> String {
+    private func size(of path: String) -> Int64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+    }
+
+    public func readFile(root: String, fileName: String) throws -> String? {
         let (folder, stem) = try self.folder(of: root)
+        try ArchivePath.checkFileName(fileName)
+        return try? String(contentsOfFile: folder + stem + fileName, encoding: .utf8)
+    }
+
+    public func deleteSession(root: String) throws -> Int {
+        let (folder, stem) = try self.folder(of: root)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
+        var removed = 0
+        for name in names {
+            // A write cut short leaves `.tmp-<name>` behind: it goes with the session too.
+            let own = name.hasPrefix(".tmp-") ? String(name.dropFirst(5)) : name
+            guard own.hasPrefix(stem), SessionFileName.belongs(String(own.dropFirst(stem.count))) else { continue }
+            guard unlink(folder + name) == 0 || errno == ENOENT else {
+                throw ServiceError.fileOperation("archive: cannot remove \(name) of the session", errno: errno)
+            }
+            removed += 1
+        }
+        // A dated folder holds one session: it goes once empty (another session's files keep a shared one).
+        if stem.isEmpty, folder.count > directory.count + 1 { rmdir(folder) }
+        return removed
+    }
+
+    public func playbackURL(root: String, fileName: String) -> String? {
+        guard let (folder, stem) = try? self.folder(of: root) else { return nil }
+        let relative = String(folder.dropFirst(directory.count + 1)) + stem + fileName
+        return url + "/" + (relative.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? relative)
+    }
+
+    public func writeFile(root: String, fileName: String, contents: String) throws -> String {
+        let (folder, stem) = try self.folder(of: root)
+        try ArchivePath.checkFileName(fileName)
         let fileName = stem + fileName
         let temporary = folder + ".tmp-" + fileName
         let bytes = Array(contents.utf8)
@@ -109,6 +160,11 @@ public struct FileArchiveStore: ArchiveStore {
         return String(folder.dropFirst(directory.count + 1)) + fileName
     }
 
+    public func fileKey(root: String, fileName: String) throws -> String {
+        let (folder, stem) = try self.folder(of: root)
+        return String(folder.dropFirst(directory.count + 1)) + stem + fileName
+    }
+
     /// The session folder (with trailing slash) of a root inside this archive, and the root's file-name stem.
     public func folder(of root: String) throws(ServiceError) -> (folder: String, stem: String) {
         let prefix = "file://" + directory + "/"
@@ -122,13 +178,18 @@ public struct FileArchiveStore: ArchiveStore {
 
 /// Registers archive plugin `file`.
 public enum FileArchivePlugin {
+    public static let defaultURL = "http://127.0.0.1:8080/archive"
+
     public static let options = [
         ConfigOption("archive.file.directory", .string, default: "var/archive", help: "directory holding session folders (served by nginx under /archive/)"),
+        ConfigOption("archive.file.url", .string, default: defaultURL, help: "base URL players reach the archive directory at (the sessions API's playback URLs)"),
     ]
 
     public static func register(in registry: inout PluginRegistry) {
         registry.registerArchive("file", summary: "session folders in a local directory served by nginx", options: options) { context in
-            try FileArchiveStore(directory: try context.configuration.requiredString("archive.file.directory"), create: !context.checkOnly)
+            try FileArchiveStore(
+                directory: try context.configuration.requiredString("archive.file.directory"),
+                url: context.configuration.string("archive.file.url") ?? defaultURL, create: !context.checkOnly)
         }
     }
 }

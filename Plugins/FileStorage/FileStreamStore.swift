@@ -206,7 +206,7 @@ public final class FileStreamStore: StreamStore {
         let document: JSONValue = [
             "format": .string(FileStreamStore.format),
             "version": .int(Int64(record.version)),
-            "record": record.apiObject,
+            "record": record.storedObject,
             "media": .object(record.mediaState),
         ]
         try FileIO.writeAtomically(document.serialized(), to: path(record.id), directory: directory)

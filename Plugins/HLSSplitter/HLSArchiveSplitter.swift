@@ -10,12 +10,22 @@ import LivestreamCore
 public struct HLSArchiveSplitter: ArchiveSplitter {
     public init() {}
 
-    public func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String] {
+    public func clips(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [ClipPlan] {
         let timeline = SessionTimeline(segments: segments, nominalSegmentLength: nominalSegmentLength)
-        return ranges.map { playlist(timeline.overlapping($0), nominalSegmentLength: nominalSegmentLength) }
+        return ranges.map { clip(timeline.overlapping($0), nominalSegmentLength: nominalSegmentLength) }
     }
 
-    private func playlist(_ slots: [SessionTimeline.Slot], nominalSegmentLength: Int) -> String {
+    public func coverage(segments: [ArchiveSegment], nominalSegmentLength: Int) -> SessionCoverage {
+        let timeline = SessionTimeline(segments: segments, nominalSegmentLength: nominalSegmentLength)
+        var covered: [Int: [TimeRange]] = [:]
+        for pipeline in [1, 2] {
+            let ranges = TimeRange.merged(timeline.slots.filter { $0.segments[pipeline] != nil }.map(\.range))
+            if !ranges.isEmpty { covered[pipeline] = ranges }
+        }
+        return SessionCoverage(duration: timeline.slots.last?.end ?? 0, covered: covered, gaps: SessionTimeline.holes(between: timeline.slots))
+    }
+
+    private func clip(_ slots: [SessionTimeline.Slot], nominalSegmentLength: Int) -> ClipPlan {
         let onPrimary = slots.filter { $0.segments[1] != nil }.count
         let onBackup = slots.filter { $0.segments[2] != nil }.count
         let chosen = onBackup > onPrimary ? 2 : 1
@@ -24,11 +34,13 @@ public struct HLSArchiveSplitter: ArchiveSplitter {
         var body = ""
         var longest = slots.isEmpty ? Double(nominalSegmentLength) : 0.0
         var previous: (counter: Int, pipeline: Int)?
+        var filled: [TimeRange] = []
         for slot in slots {
             guard let segment = slot.segments[chosen] ?? slot.segments[other] else { continue }
             if let previous, previous.counter + 1 != slot.counter || previous.pipeline != segment.pipeline {
                 body += "#EXT-X-DISCONTINUITY\n"
             }
+            if segment.pipeline != chosen { filled.append(slot.range) }
             // Durations are listed in milliseconds; the target duration is the ceiling of the longest listed value.
             let duration = ((segment.duration ?? slot.duration) * 1000).rounded() / 1000
             longest = max(longest, duration)
@@ -36,8 +48,12 @@ public struct HLSArchiveSplitter: ArchiveSplitter {
             previous = (slot.counter, segment.pipeline)
         }
         let target = Int(longest.rounded(.up))
-        return "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:\(max(1, target))\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        let playlist = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:\(max(1, target))\n#EXT-X-MEDIA-SEQUENCE:0\n"
             + body + "#EXT-X-ENDLIST\n"
+        guard let first = slots.first, let last = slots.last else { return ClipPlan(playlist: playlist, achieved: nil, pipeline: nil) }
+        return ClipPlan(
+            playlist: playlist, achieved: TimeRange(start: first.start, end: last.end), pipeline: chosen,
+            filled: TimeRange.merged(filled), gaps: SessionTimeline.holes(between: slots))
     }
 }
 

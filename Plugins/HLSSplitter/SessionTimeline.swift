@@ -4,7 +4,7 @@ import LivestreamCore
 ///
 /// Slots are ordered by counter (relative to the first one present); a slot lasts the
 /// real duration of its segment (pipeline 1's when both are known) and a counter
-/// missing from both pipelines advances time by the nominal length.
+/// missing from both pipelines advances time by the nominal length: a hole.
 struct SessionTimeline {
     struct Slot {
         let counter: Int
@@ -13,6 +13,7 @@ struct SessionTimeline {
         /// Segments of this counter by pipeline (1, 2).
         let segments: [Int: ArchiveSegment]
         var end: Double { start + duration }
+        var range: TimeRange { TimeRange(start: start, end: end) }
     }
 
     let slots: [Slot]
@@ -41,5 +42,12 @@ struct SessionTimeline {
     /// Slots that overlap `[start, end)` (a slot touching only an end point does not).
     func overlapping(_ range: TimeRange) -> [Slot] {
         slots.filter { $0.start < range.end && $0.end > range.start }
+    }
+
+    /// The holes between consecutive slots (missing counters), in order.
+    static func holes(between slots: [Slot]) -> [TimeRange] {
+        zip(slots, slots.dropFirst()).compactMap { earlier, later in
+            later.counter > earlier.counter + 1 ? TimeRange(start: earlier.end, end: later.start) : nil
+        }
     }
 }

@@ -13,6 +13,10 @@ enum APIRoute: Equatable {
     case split(String)
     /// One stream's event journal.
     case streamEvents(String)
+    /// A stream's sessions.
+    case sessions(String)
+    /// One session of a stream (stream id, session id).
+    case session(String, String)
     /// Every stream's events.
     case events
     /// Prometheus text.
@@ -36,8 +40,15 @@ enum APIRoute: Equatable {
             case "live": self = .live(id)
             case "split": self = .split(id)
             case "events": self = .streamEvents(id)
+            case "sessions": self = .sessions(id)
             default: throw APIRoute.notFound
             }
+        case let s where s.count == 4 && s[0] == "streams" && s[2] == "sessions":
+            let id = try APIRoute.streamId(s[1])
+            guard Identifier.isValid(s[3]) else {
+                throw ServiceError.badRequest("a session id is a 32-character lowercase hex id", code: "invalid_session_id")
+            }
+            self = .session(id, s[3])
         default:
             throw APIRoute.notFound
         }
@@ -46,7 +57,8 @@ enum APIRoute: Equatable {
     /// Methods the resource answers (besides OPTIONS).
     var methods: [String] {
         switch self {
-        case .health, .ready, .openAPI, .events, .streamEvents, .metrics: ["GET"]
+        case .health, .ready, .openAPI, .events, .streamEvents, .metrics, .sessions: ["GET"]
+        case .session: ["GET", "DELETE"]
         case .streams: ["GET", "POST"]
         case .stream: ["GET", "POST", "DELETE"]
         case .start, .stop, .split: ["POST"]
@@ -68,6 +80,8 @@ enum APIRoute: Equatable {
         case .live: "/streams/{id}/live"
         case .split: "/streams/{id}/split"
         case .streamEvents: "/streams/{id}/events"
+        case .sessions: "/streams/{id}/sessions"
+        case .session: "/streams/{id}/sessions/{session_id}"
         case .events: "/events"
         }
     }

@@ -125,8 +125,15 @@ public struct StreamAPI: Sendable {
         case (.live(let id), _):
             return .record(try withStatus(controller.dissociateLive(id: id)))
         case (.split(let id), _):
-            let keys = try controller.split(id: id, SplitInput(json: try body(request)))
-            return .json(["indexes": .array(keys.map(JSONValue.string))])
+            let clips = try controller.split(id: id, SplitInput(json: try body(request)))
+            return .json(["indexes": .array(clips.map { .string($0.index) }), "clips": .array(clips.map(\.jsonValue))])
+        case (.sessions(let id), _):
+            return .json(["sessions": .array(try controller.sessions(id: id).map(\.jsonValue))])
+        case (.session(let id, let session), "GET"):
+            return .json(try controller.session(id: id, sessionId: session).jsonValue)
+        case (.session(let id, let session), _):
+            let removed = try controller.deleteSession(id: id, sessionId: session)
+            return .json(["session_id": .string(session), "files_removed": .int(Int64(removed))])
         case (.streamEvents(let id), _):
             let query = try EventQuery(query: request.query)
             return .events(try controller.events(of: id, after: query.after, limit: query.limit), after: query.after)

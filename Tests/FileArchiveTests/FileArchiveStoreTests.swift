@@ -45,7 +45,7 @@ struct FileArchiveStoreTests {
         let segments = try archive.listSegments(root: root).sorted { $0.name < $1.name }
         #expect(segments.map(\.name) == ["noslash_1-x.000001.ts", "noslash_2-x.000001.ts"] && segments.map(\.pipeline) == [1, 2])
         #expect(segments[0].duration == 4.5)
-        #expect(try archive.writePlaylist(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n") == "events/noslashindex_m_0.m3u8")
+        #expect(try archive.writeFile(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n") == "events/noslashindex_m_0.m3u8")
         #expect { try archive.sessionRoot(streamId: "abc", startedAt: 2, requestedPath: "events/noslash") } throws: { ($0 as? ServiceError)?.code == "path_in_use" }
         #expect(try archive.sessionRoot(streamId: "abc", startedAt: 2, requestedPath: "events/fresh") == "file://\(archive.directory)/events/fresh")
     }
@@ -69,8 +69,36 @@ struct FileArchiveStoreTests {
         #expect(segments.map(\.name) == ["_1-x.000001.ts", "_1-x.000002.ts", "_2-x.000001.ts"])
         #expect(abs((segments[0].duration ?? 0) - 4.08) < 1e-9 && abs((segments[1].duration ?? 0) - 4.0) < 1e-9)
         #expect(segments[2].duration == nil)
-        let key = try archive.writePlaylist(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n")
+        let key = try archive.writeFile(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n")
         #expect(key == "1970/01/01/abc-1/index_m_0.m3u8")
         #expect(try String(contentsOfFile: archive.directory + "/" + key, encoding: .utf8) == "#EXTM3U\n")
+    }
+
+    @Test func aSessionIsListedWithSizesAndDeletedWithoutTouchingItsNeighbours() throws {
+        let archive = try FileArchiveStore(directory: directory, url: "https://media.example/archive/")
+        let stem = try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "talks/key note")
+        let dated = try archive.sessionRoot(streamId: "abc", startedAt: 2, requestedPath: nil)
+        let folder = archive.directory + "/talks/"
+        for (name, size) in [("key note_1-x.000001.ts", 188), ("key note_2-x.000001.ts", 376), ("key noteindex_a_0.m3u8", 7), ("other_1-x.000001.ts", 188)] {
+            FileManager.default.createFile(atPath: folder + name, contents: Data(count: size))
+        }
+        FileManager.default.createFile(atPath: folder + ".tmp-key noteindex_b_0.m3u8", contents: Data())
+        #expect(try archive.writeFile(root: stem, fileName: "index_a_0.json", contents: #"{"asked":null}"#) == "talks/key noteindex_a_0.json")
+        FileManager.default.createFile(atPath: String(dated.dropFirst(7)) + "_1-y.000001.ts", contents: Data(count: 10))
+
+        let files = try archive.listSession(root: stem)
+        #expect(files.segments.sorted { $0.name < $1.name }.map(\.bytes) == [188, 376])
+        #expect(files.others.sorted() == ["index_a_0.json", "index_a_0.m3u8"])
+        #expect(try archive.readFile(root: stem, fileName: "index_a_0.json") == #"{"asked":null}"#)
+        #expect(try archive.readFile(root: stem, fileName: "index_z_0.json") == nil)
+        #expect(archive.playbackURL(root: stem, fileName: "index_a_0.m3u8") == "https://media.example/archive/talks/key%20noteindex_a_0.m3u8")
+        #expect(throws: ServiceError.self) { try archive.readFile(root: stem, fileName: "../x") }
+
+        #expect(try archive.deleteSession(root: stem) == 5, "2 segments, a playlist, its note and a cut-short write")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["other_1-x.000001.ts"])
+        #expect(try archive.listSegments(root: dated).count == 1, "another session's folder is untouched")
+        #expect(try archive.deleteSession(root: dated) == 1)
+        #expect(!FileManager.default.fileExists(atPath: String(dated.dropFirst(7))), "a dated folder goes with its session")
+        #expect(try archive.deleteSession(root: dated) == 0, "deleting again finds nothing")
     }
 }

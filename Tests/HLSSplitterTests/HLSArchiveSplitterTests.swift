@@ -16,8 +16,14 @@ struct HLSArchiveSplitterTests {
     }
 
     func split(_ segments: [ArchiveSegment], _ ranges: [(Double, Double)], nominal: Int = 10) -> [String] {
-        splitter.playlists(segments: segments, nominalSegmentLength: nominal, ranges: ranges.map { TimeRange(start: $0.0, end: $0.1) })
+        clips(segments, ranges, nominal: nominal).map(\.playlist)
     }
+
+    func clips(_ segments: [ArchiveSegment], _ ranges: [(Double, Double)], nominal: Int = 10) -> [ClipPlan] {
+        splitter.clips(segments: segments, nominalSegmentLength: nominal, ranges: ranges.map { TimeRange(start: $0.0, end: $0.1) })
+    }
+
+    func range(_ start: Double, _ end: Double) -> TimeRange { TimeRange(start: start, end: end) }
 
     @Test func choosesSegmentsThatOverlapTheRangeExactly() {
         let segments = (0..<5).map { segment(1, $0) }  // [0,10) [10,20) ... [40,50)
@@ -75,6 +81,8 @@ struct HLSArchiveSplitterTests {
         let playlist = try #require(split(segments, [(0, 40)])[0])
         #expect(names(playlist) == ["_1-x.000000.ts", "_1-x.000001.ts", "_2-x.000002.ts", "_1-x.000003.ts"])
         #expect(playlist.components(separatedBy: "#EXT-X-DISCONTINUITY").count == 3, "a switch of pipeline is marked both ways")
+        let clip = clips(segments, [(0, 40)])[0]
+        #expect(clip.pipeline == 1 && clip.achieved == range(0, 40) && clip.filled == [range(20, 30)] && clip.gaps == [])
     }
 
     @Test func prefersThePipelineHoldingMoreOfTheRange() {
@@ -90,6 +98,22 @@ struct HLSArchiveSplitterTests {
         let playlist = result[1]
         #expect(names(playlist) == ["_1-x.000000.ts", "_1-x.000002.ts"])
         #expect(playlist.contains("#EXT-X-DISCONTINUITY\n#EXTINF:10.000,\n_1-x.000002.ts"))
+        let clip = clips(segments, [(5, 25)])[0]
+        #expect(clip.achieved == range(0, 30) && clip.gaps == [range(10, 20)] && clip.filled == [])
+        #expect(clips(segments, [(10, 20)])[0].achieved == nil, "a range inside a hole achieves nothing")
+    }
+
+    @Test func coverageIsWhatTheClipsAreCutFrom() {
+        // Pipeline 1: counters 0, 1, 4 (3.5 s long); pipeline 2: 1, 2; counter 3 lost everywhere.
+        let segments = [segment(1, 0), segment(1, 1), segment(1, 4, 3.5), segment(2, 1), segment(2, 2)]
+        let coverage = splitter.coverage(segments: segments, nominalSegmentLength: 10)
+        #expect(coverage.duration == 43.5)
+        #expect(coverage.covered[1] == [range(0, 20), range(40, 43.5)])
+        #expect(coverage.covered[2] == [range(10, 30)])
+        #expect(coverage.gaps == [range(30, 40)])
+        let whole = clips(segments, [(0, coverage.duration)])[0]
+        #expect(whole.achieved == range(0, 43.5) && whole.gaps == coverage.gaps && whole.filled == [range(20, 30)])
+        #expect(splitter.coverage(segments: [], nominalSegmentLength: 10) == SessionCoverage(duration: 0, covered: [:], gaps: []))
     }
 
     @Test func unknownDurationsFallBackToTheOtherPipelineThenTheNominalLength() {

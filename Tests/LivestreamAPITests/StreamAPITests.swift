@@ -151,5 +151,11 @@ private struct SameEndpoint: LiveDistribution {
 }
 
 private struct NoPlaylists: ArchiveSplitter {
-    func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String] { ranges.map { _ in "" } }
+    func clips(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [ClipPlan] {
+        ranges.map { _ in ClipPlan(playlist: "", achieved: nil, pipeline: nil) }
+    }
+
+    func coverage(segments: [ArchiveSegment], nominalSegmentLength: Int) -> SessionCoverage {
+        SessionCoverage(duration: 0, covered: [:], gaps: [])
+    }
 }

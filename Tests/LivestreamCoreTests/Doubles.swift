@@ -8,12 +8,22 @@ struct PassThroughDistribution: LiveDistribution {
     func dissociate(_ record: StreamRecord) throws {}
 }
 
-/// A splitter double: one line per overlapping segment name.
+/// A splitter double: segment `n` covers `[n L, (n + 1) L)`; a playlist is one line per overlapping segment name.
 struct FixedSplitter: ArchiveSplitter {
-    func playlists(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [String] {
+    func clips(segments: [ArchiveSegment], nominalSegmentLength: Int, ranges: [TimeRange]) -> [ClipPlan] {
         ranges.map { range in
-            let names = segments.filter { Double($0.counter * nominalSegmentLength) < range.end && Double(($0.counter + 1) * nominalSegmentLength) > range.start }.map(\.name)
-            return names.joined(separator: "\n")
+            let chosen = segments.filter { slot($0, nominalSegmentLength).start < range.end && slot($0, nominalSegmentLength).end > range.start }
+            let achieved = chosen.isEmpty ? nil : TimeRange(start: chosen.map { slot($0, nominalSegmentLength).start }.min()!, end: chosen.map { slot($0, nominalSegmentLength).end }.max()!)
+            return ClipPlan(playlist: chosen.map(\.name).joined(separator: "\n"), achieved: achieved, pipeline: chosen.first?.pipeline)
         }
+    }
+
+    func coverage(segments: [ArchiveSegment], nominalSegmentLength: Int) -> SessionCoverage {
+        let covered = Dictionary(grouping: segments, by: \.pipeline).mapValues { TimeRange.merged($0.map { slot($0, nominalSegmentLength) }) }
+        return SessionCoverage(duration: segments.map { slot($0, nominalSegmentLength).end }.max() ?? 0, covered: covered, gaps: [])
+    }
+
+    private func slot(_ segment: ArchiveSegment, _ length: Int) -> TimeRange {
+        TimeRange(start: Double(segment.counter * length), end: Double((segment.counter + 1) * length))
     }
 }

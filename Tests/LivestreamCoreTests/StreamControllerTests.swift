@@ -187,9 +187,15 @@ struct StreamControllerTests {
         let body: JSONValue = ["session_id": .string(session), "timestamp_list": [["start": 0, "end": 10], ["start": "15", "end": 30]], "name_modifier": "m"]
         #expect { try controller.split(id: record.id, SplitInput(json: body)) } throws: { ($0 as? ServiceError)?.code == "no_segments" }
         archive.addSegments((0..<3).map { ArchiveSegment(name: "_1.00000\($0).ts", pipeline: 1, counter: $0, duration: 10) }, root: root)
-        let keys = try controller.split(id: record.id, SplitInput(json: body))
-        #expect(keys == ["2024/11/25/\(record.id)-1732500000/index_m_0.m3u8", "2024/11/25/\(record.id)-1732500000/index_m_1.m3u8"])
+        let clips = try controller.split(id: record.id, SplitInput(json: body))
+        let folder = "2024/11/25/\(record.id)-1732500000/"
+        #expect(clips.map(\.index) == [folder + "index_m_0.m3u8", folder + "index_m_1.m3u8"])
+        #expect(clips.map(\.url) == ["https://archive.example/\(folder)index_m_0.m3u8", "https://archive.example/\(folder)index_m_1.m3u8"])
+        #expect(clips.map(\.asked) == [TimeRange(start: 0, end: 10), TimeRange(start: 15, end: 30)])
+        #expect(clips.map(\.plan?.achieved) == [TimeRange(start: 0, end: 10), TimeRange(start: 10, end: 30)], "cut at segment boundaries")
         #expect(archive.playlist(root: root, fileName: "index_m_1.m3u8") == "_1.000001.ts\n_1.000002.ts")
+        let note = try #require(archive.playlist(root: root, fileName: "index_m_1.json"))
+        #expect(note.contains(#""asked":{"end":30.0,"start":15.0}"#) && note.contains(#""achieved":{"end":30.0,"start":10.0}"#), "\(note)")
 
         let beyond: JSONValue = ["session_id": .string(session), "timestamp_list": [["start": 0, "end": 10], ["start": 100, "end": 200]], "name_modifier": "z"]
         #expect(try controller.split(id: record.id, SplitInput(json: beyond)).count == 2, "a range past the end gets a playlist without segments")

@@ -56,7 +56,7 @@ struct S3ArchiveStoreTests {
         #expect(Set(segments.filter { $0.pipeline == 1 }.map(\.counter)) == Set(0..<520))
         #expect(segments.allSatisfy { !$0.name.contains("/") && $0.duration == nil })
 
-        let key = try archive.writePlaylist(root: root, fileName: "index_clip_0.m3u8", contents: "#EXTM3U\n")
+        let key = try archive.writeFile(root: root, fileName: "index_clip_0.m3u8", contents: "#EXTM3U\n")
         #expect(key == folder + "index_clip_0.m3u8")
         let fetched = try s3.send(method: "GET", path: "/archives/" + key)
         #expect(fetched.body == Array("#EXTM3U\n".utf8) && fetched.headers["content-type"] == "application/vnd.apple.mpegurl")
@@ -69,7 +69,26 @@ struct S3ArchiveStoreTests {
         }
         let segments = try archive.listSegments(root: root).sorted { $0.name < $1.name }
         #expect(segments.map(\.name) == ["noslash_120241125T020000.000000.ts", "noslash_220241125T020000.000001.ts"])
-        #expect(try archive.writePlaylist(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n") == "live/events/noslashindex_m_0.m3u8")
+        #expect(try archive.writeFile(root: root, fileName: "index_m_0.m3u8", contents: "#EXTM3U\n") == "live/events/noslashindex_m_0.m3u8")
+    }
+
+    @Test func aSessionIsListedWithSizesAndDeletedWithoutTouchingItsNeighbours() throws {
+        let archive = S3ArchiveStore(bucket: "archives", prefix: "live/", publicURL: "https://cdn.example/archive/", s3: s3)
+        let root = try archive.sessionRoot(streamId: "abc", startedAt: 1, requestedPath: "talks/keynote")
+        for name in ["keynote_1x.000000.ts", "keynote_2x.000000.ts", "keynoteindex_a_0.m3u8", "keynotey_1x.000000.ts", "other_1x.000000.ts"] {
+            try put("live/talks/" + name)
+        }
+        #expect(try archive.writeFile(root: root, fileName: "index_a_0.json", contents: "{}") == "live/talks/keynoteindex_a_0.json")
+        let files = try archive.listSession(root: root)
+        #expect(files.segments.map(\.bytes) == [2, 2] && files.others.sorted() == ["index_a_0.json", "index_a_0.m3u8"])
+        #expect(try archive.readFile(root: root, fileName: "index_a_0.json") == "{}")
+        #expect(try archive.readFile(root: root, fileName: "index_b_0.json") == nil)
+        #expect(archive.playbackURL(root: root, fileName: "index_a_0.m3u8") == "https://cdn.example/archive/talks/keynoteindex_a_0.m3u8")
+        #expect(self.archive.playbackURL(root: root, fileName: "") == nil, "no public URL configured")
+
+        #expect(try archive.deleteSession(root: root) == 4)
+        let left = try s3.send(method: "GET", path: "/archives", query: "list-type=2&prefix=live%2Ftalks%2F")
+        #expect(XMLScan.texts(of: "Key", in: String(decoding: left.body, as: UTF8.self)) == ["live/talks/keynotey_1x.000000.ts", "live/talks/other_1x.000000.ts"])
     }
 
     @Test func aMissingBucketIsAnUpstreamError() throws {
@@ -86,7 +105,7 @@ struct S3ArchiveStoreTests {
             transport: s3, retry: RetryPolicy(maxAttempts: 1), logger: Logger(label: "test"))
         let archive = S3ArchiveStore(bucket: "archives", prefix: "live/", s3: service)
         #expect(try archive.listSegments(root: "s3://archives/live/a/").isEmpty)
-        _ = try archive.writePlaylist(root: "s3://archives/live/a/", fileName: "index.m3u8", contents: "#EXTM3U")
+        _ = try archive.writeFile(root: "s3://archives/live/a/", fileName: "index.m3u8", contents: "#EXTM3U")
         let hosts = s3.requests.map { URL(string: $0.url)!.host! }
         #expect(hosts == ["s3.us-east-1.amazonaws.com", "s3.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"])
         let scopes = s3.requests.compactMap { $0.headers.first { $0.0 == "Authorization" }?.1 }.map { $0.contains("/eu-west-1/s3/") }

@@ -177,6 +177,7 @@ public struct StreamController: Sendable {
             current.lastStarted = String(startedAt)
             current.currentSessionId = plan.sessionId
             current.archivesPath[plan.sessionId] = root
+            current.sessionTimes[plan.sessionId] = SessionTimes(started: String(startedAt))
             current.archiveLastError = nil
             current.archiveLastErrorAt = nil
             current.archiveSegments = nil
@@ -204,6 +205,7 @@ public struct StreamController: Sendable {
                     guard current.started, current.currentSessionId == plan.sessionId else { return }
                     current.started = false
                     current.lastStopped = String(now())
+                    current.sessionTimes[plan.sessionId]?.stopped = current.lastStopped
                     current.startoverWindowSeconds = previous.startoverWindowSeconds
                     current.keyRotationInterval = previous.keyRotationInterval
                 }
@@ -224,6 +226,7 @@ public struct StreamController: Sendable {
             previousStop = current.lastStopped
             current.started = false
             current.lastStopped = stoppedAt
+            if wasStarted, let session = current.currentSessionId { current.sessionTimes[session]?.stopped = stoppedAt }
         }
         guard wasStarted else { return saved }
         let status: MediaStatus
@@ -236,6 +239,7 @@ public struct StreamController: Sendable {
                     guard !current.started, current.lastStopped == saved.lastStopped else { return }
                     current.started = true
                     current.lastStopped = previousStop
+                    if let session = current.currentSessionId { current.sessionTimes[session]?.stopped = nil }
                 }
             }
             throw error

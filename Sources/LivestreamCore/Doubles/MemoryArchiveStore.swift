@@ -1,8 +1,10 @@
 import Synchronization
 
-/// The reference `ArchiveStore`: session folders as in-memory maps under `memory://archive/`.
+/// The reference `ArchiveStore`: session folders as in-memory maps under `memory://archive/`,
+/// played from `https://archive.example/`.
 public final class MemoryArchiveStore: ArchiveStore {
-    private let folders = Mutex<[String: [String: String]]>([:])
+    private static let base = "memory://archive/"
+    private let files = Mutex<[String: [String: String]]>([:])
     private let segmentsByRoot = Mutex<[String: [ArchiveSegment]]>([:])
 
     public init() {}
@@ -10,9 +12,9 @@ public final class MemoryArchiveStore: ArchiveStore {
     public func sessionRoot(streamId: String, startedAt: Int64, requestedPath: String?) throws -> String {
         if let requestedPath {
             let segments = try ArchivePath.relativeSegments(requestedPath)
-            return "memory://archive/" + segments.joined(separator: "/") + "/"
+            return Self.base + segments.joined(separator: "/") + "/"
         }
-        return "memory://archive/" + ArchivePath.dated(streamId: streamId, startedAt: startedAt)
+        return Self.base + ArchivePath.dated(streamId: streamId, startedAt: startedAt)
     }
 
     /// Puts segments into a session folder (what an encoder would do).
@@ -20,17 +22,35 @@ public final class MemoryArchiveStore: ArchiveStore {
         segmentsByRoot.withLock { $0[root, default: []].append(contentsOf: segments) }
     }
 
-    public func listSegments(root: String) throws -> [ArchiveSegment] {
-        segmentsByRoot.withLock { $0[root] ?? [] }
+    public func listSession(root: String) throws -> SessionFiles {
+        SessionFiles(segments: segmentsByRoot.withLock { $0[root] ?? [] }, others: files.withLock { ($0[root] ?? [:]).keys.sorted() })
     }
 
-    public func writePlaylist(root: String, fileName: String, contents: String) throws -> String {
-        folders.withLock { $0[root, default: [:]][fileName] = contents }
-        return String(root.dropFirst("memory://archive/".count)) + fileName
+    public func writeFile(root: String, fileName: String, contents: String) throws -> String {
+        try ArchivePath.checkFileName(fileName)
+        files.withLock { $0[root, default: [:]][fileName] = contents }
+        return try fileKey(root: root, fileName: fileName)
     }
 
-    /// A written playlist, for assertions.
+    public func fileKey(root: String, fileName: String) throws -> String {
+        String(root.dropFirst(Self.base.count)) + fileName
+    }
+
+    public func readFile(root: String, fileName: String) throws -> String? {
+        files.withLock { $0[root]?[fileName] }
+    }
+
+    public func deleteSession(root: String) throws -> Int {
+        let segments = segmentsByRoot.withLock { $0.removeValue(forKey: root)?.count ?? 0 }
+        return segments + files.withLock { $0.removeValue(forKey: root)?.count ?? 0 }
+    }
+
+    public func playbackURL(root: String, fileName: String) -> String? {
+        "https://archive.example/" + root.dropFirst(Self.base.count) + fileName
+    }
+
+    /// A written file (a clip's playlist or note), for assertions.
     public func playlist(root: String, fileName: String) -> String? {
-        folders.withLock { $0[root]?[fileName] }
+        files.withLock { $0[root]?[fileName] }
     }
 }

@@ -17,6 +17,15 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// The number, when this is one (integer or not).
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let number): Double(number)
+        case .double(let number): number
+        default: nil
+        }
+    }
+
     /// The members, when this is an object.
     public var objectValue: [String: JSONValue]? {
         if case .object(let o) = self { return o }

@@ -14,6 +14,20 @@ extension StreamRecord {
         name.hasPrefix("livestreamd_") || name.hasPrefix("_")
     }
 
+    /// The stored attribute holding `sessionTimes`.
+    public static let sessionTimesField = "livestreamd_sessions"
+
+    /// The record as storage backends keep it: `apiObject` and the service's own stored fields.
+    public var storedObject: JSONValue {
+        guard !sessionTimes.isEmpty, case .object(var object) = apiObject else { return apiObject }
+        object[StreamRecord.sessionTimesField] = .object(sessionTimes.mapValues { times in
+            var entry: [String: JSONValue] = ["started": .string(times.started)]
+            if let stopped = times.stopped { entry["stopped"] = .string(stopped) }
+            return .object(entry)
+        })
+        return .object(object)
+    }
+
     /// The record as the API returns it (contract field names and JSON types).
     public var apiObject: JSONValue {
         var object = extra
@@ -61,7 +75,7 @@ extension StreamRecord {
         publishing.map { .array($0.map { .int(Int64($0)) }) } ?? .null
     }
 
-    /// Reads a record from its contract representation, as stored by this service or the old deployment.
+    /// Reads a record from its stored representation (`storedObject`), as stored by this service or the old deployment.
     ///
     /// Tolerant where the old deployment was loose (numbers written as floats or strings,
     /// timestamps written as numbers, missing optional fields, `"false"` for false); an
@@ -93,6 +107,14 @@ extension StreamRecord {
         state = fields.string("state") ?? (started ? StreamRecord.runningState : StreamRecord.idleState)
         currentSessionId = fields.string("current_session_id")
         archivesPath = fields.stringMap("archives_path")
+        if case .object(let times)? = object[StreamRecord.sessionTimesField] {
+            for (session, value) in times {
+                guard case .object(let entry) = value else { continue }
+                let reader = FieldReader(object: entry)
+                guard let started = reader.timestamp("started") else { continue }
+                sessionTimes[session] = SessionTimes(started: started, stopped: reader.timestamp("stopped"))
+            }
+        }
         liveChannelId = fields.string("live_channel_id") ?? ""
         liveInputId = fields.string("live_input_id") ?? ""
         packageChannelId = fields.string("package_channel_id") ?? ""

@@ -20,6 +20,9 @@ public struct StreamRecord: Sendable, Equatable {
     public var currentSessionId: String?
     /// Session id -> archive root URL of that session.
     public var archivesPath: [String: String]
+    /// Session id -> when it started and stopped (epoch seconds), for sessions this service started;
+    /// stored as `livestreamd_sessions`, never part of the contract's fields.
+    public var sessionTimes: [String: SessionTimes]
     public var liveChannelId: String
     public var liveInputId: String
     public var packageChannelId: String
@@ -72,6 +75,7 @@ public struct StreamRecord: Sendable, Equatable {
         self.state = StreamRecord.idleState
         self.currentSessionId = nil
         self.archivesPath = [:]
+        self.sessionTimes = [:]
         self.liveChannelId = ""
         self.liveInputId = ""
         self.packageChannelId = ""
@@ -91,5 +95,17 @@ public struct StreamRecord: Sendable, Equatable {
         id == other.id && lastUpdate == other.lastUpdate && rtmp1 == other.rtmp1 && rtmp2 == other.rtmp2
             && viewerEndpoint == other.viewerEndpoint && liveChannelId == other.liveChannelId && liveInputId == other.liveInputId
             && packageChannelId == other.packageChannelId && packageEndpointId == other.packageEndpointId && ssmPaths == other.ssmPaths
+    }
+}
+
+/// When a session started and stopped, as the record's timestamps are kept (epoch seconds as text).
+public struct SessionTimes: Sendable, Equatable {
+    public var started: String
+    /// Nil while the session runs (or where its stop was never recorded).
+    public var stopped: String?
+
+    public init(started: String, stopped: String? = nil) {
+        self.started = started
+        self.stopped = stopped
     }
 }

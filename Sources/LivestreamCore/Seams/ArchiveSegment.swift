@@ -12,17 +12,20 @@ public struct ArchiveSegment: Sendable, Equatable {
     public var counter: Int
     /// Real length in seconds, when the archive knows it.
     public var duration: Double?
+    /// Size in bytes, when the archive lists it.
+    public var bytes: Int64?
 
-    public init(name: String, pipeline: Int, counter: Int, duration: Double?) {
+    public init(name: String, pipeline: Int, counter: Int, duration: Double?, bytes: Int64? = nil) {
         self.name = name
         self.pipeline = pipeline
         self.counter = counter
         self.duration = duration
+        self.bytes = bytes
     }
 
     /// Parses a segment file name (no folders); nil for anything that is not a segment.
     /// - Parameter stem: the root's file-name stem, which the name must start with (see `ArchiveStore`).
-    public init?(fileName: String, stem rootStem: String = "", duration: Double? = nil) {
+    public init?(fileName: String, stem rootStem: String = "", duration: Double? = nil, bytes: Int64? = nil) {
         guard fileName.hasSuffix(".ts"), !fileName.contains("/"), fileName.hasPrefix(rootStem) else { return nil }
         let stem = fileName.dropFirst(rootStem.count).dropLast(3)
         guard let dot = stem.lastIndex(of: ".") else { return nil }
@@ -37,6 +40,6 @@ public struct ArchiveSegment: Sendable, Equatable {
         } else {
             return nil
         }
-        self.init(name: fileName, pipeline: pipeline, counter: counter, duration: duration)
+        self.init(name: fileName, pipeline: pipeline, counter: counter, duration: duration, bytes: bytes)
     }
 }

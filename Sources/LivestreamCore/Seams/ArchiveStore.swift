@@ -4,8 +4,9 @@
 /// as the old deployment took a client's `path` without a trailing `/`, a folder and a
 /// file-name stem (`.../events/keynote` writes `keynote_1...` into `events/`). The encoder
 /// writes segments as `<root>_1...` and `<root>_2...` (see `ArchiveSegment`), and
-/// playlists are written beside them as `<root>index_...`. `MemoryArchiveStore` is the
-/// test double.
+/// split writes clips beside them as `<root>index_...`: a session's files are the
+/// `<root>_1...`, `<root>_2...` and `<root>index_...` ones (another session's stem in the
+/// same folder never matches). `MemoryArchiveStore` is the test double.
 public protocol ArchiveStore: Sendable {
     /// The archive root for a new session.
     /// - Parameters:
@@ -14,17 +15,58 @@ public protocol ArchiveStore: Sendable {
     ///   - requestedPath: the client's `path`, confined to the archive root (bad ones throw 400).
     func sessionRoot(streamId: String, startedAt: Int64, requestedPath: String?) throws -> String
 
-    /// Every segment of the session under `root`, in any order.
-    func listSegments(root: String) throws -> [ArchiveSegment]
+    /// Every file of the session under `root`, in any order: its segments (with sizes where the archive has them) and
+    /// the names (after the root's stem) of the others.
+    func listSession(root: String) throws -> SessionFiles
 
-    /// Writes a playlist beside the session's segments.
-    /// - Returns: the written key, as reported in `indexes`.
-    func writePlaylist(root: String, fileName: String, contents: String) throws -> String
+    /// Writes a file (a clip's playlist or its note) beside the session's segments.
+    /// - Parameter fileName: the name after the root's stem.
+    /// - Returns: the written key (`fileKey`), as reported in `indexes`.
+    func writeFile(root: String, fileName: String, contents: String) throws -> String
+
+    /// A session file's key as split reports it: the path below the archive directory (`file`), the object key (`s3`).
+    func fileKey(root: String, fileName: String) throws -> String
+
+    /// A file of the session (`fileName` after the root's stem); nil when there is none.
+    func readFile(root: String, fileName: String) throws -> String?
+
+    /// Removes every file of the session, and a folder root's folder once it is empty.
+    /// - Returns: how many files were removed.
+    func deleteSession(root: String) throws -> Int
+
+    /// Where a player fetches a session's file (`fileName` after the stem; empty: the session's folder):
+    /// an `http(s)` URL, or nil where the archive is not served over HTTP.
+    func playbackURL(root: String, fileName: String) -> String?
 
     /// `GET /readyz`: throws when sessions could not be archived or split (folder unwritable, bucket unreachable).
     func checkReady() throws
 }
 
+/// A session's files as the archive lists them.
+public struct SessionFiles: Sendable, Equatable {
+    public var segments: [ArchiveSegment]
+    /// Names after the root's stem of everything else (playlists, clip notes, segment lists).
+    public var others: [String]
+
+    public init(segments: [ArchiveSegment], others: [String] = []) {
+        self.segments = segments
+        self.others = others
+    }
+}
+
 extension ArchiveStore {
     public func checkReady() throws {}
+
+    /// The session's segments, in any order.
+    public func listSegments(root: String) throws -> [ArchiveSegment] {
+        try listSession(root: root).segments
+    }
+}
+
+/// Whether `name` (after a root's stem) is a file of that root's session: a segment or segment list of
+/// a pipeline, or one of split's clips. Another stem sharing the folder never matches (see `ArchiveStore`).
+public enum SessionFileName {
+    public static func belongs(_ name: String) -> Bool {
+        name.hasPrefix("_1") || name.hasPrefix("_2") || name.hasPrefix("index_")
+    }
 }

@@ -43,6 +43,15 @@ public enum ArchivePath {
         return trimmed
     }
 
+    /// A file name written or read beside a session's segments: one name, no folder.
+    public static func checkFileName(_ name: String) throws(ServiceError) {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != "..",
+            !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else {
+            throw ServiceError.internal("archive: \(name.debugDescription) is no file name")
+        }
+    }
+
     private static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\\" || scalar == "%"
     }
