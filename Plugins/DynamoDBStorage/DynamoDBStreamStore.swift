@@ -9,10 +9,11 @@ import Synchronization
 /// An item is the record's contract fields with the old deployment's types (ids and
 /// timestamps S, counts N, flags BOOL, unset timestamps NULL, `archives_path` M,
 /// `ssm_paths` L) plus the client's extra fields, so the old Lambda functions and this
-/// service read each other's items. Two attributes are the service's own:
+/// service read each other's items. Four attributes are the service's own:
 /// `livestreamd_version` (N, compare-and-set through `ConditionExpression`; an old
-/// item without it is adopted on its first write) and `livestreamd_media` (M, the
-/// media plugin's state), and `livestreamd_write` (S, a random token per write: a retried
+/// item without it is adopted on its first write), `livestreamd_media` (M, the
+/// media plugin's state), `livestreamd_sessions` (M, when each session started and
+/// stopped, part of the record's `storedObject`) and `livestreamd_write` (S, a random token per write: a retried
 /// conditional write whose first attempt landed, its answer lost, finds its own token and
 /// knows it succeeded). Pending cleanups live in a table of their own
 /// (`DynamoDBCleanupJournal`), out of the old handlers' Scan of this one.

@@ -84,6 +84,7 @@ class Stack:
             "LIVESTREAM_SERVER_SOCKET": str(self.socket),
             "LIVESTREAM_STORAGE_FILE_DIRECTORY": str(self.storage_dir),
             "LIVESTREAM_ARCHIVE_FILE_DIRECTORY": str(self.archive_dir),
+            "LIVESTREAM_ARCHIVE_FILE_URL": f"{self.base}/archive",
             "LIVESTREAM_MEDIA_LOCAL_RTMP_URL": f"rtmp://127.0.0.1:{self.rtmp_port}",
             "LIVESTREAM_MEDIA_LOCAL_HLS_URL": f"{self.base}/hls",
             "LIVESTREAM_MEDIA_LOCAL_CONTROL_URL": f"http://127.0.0.1:{self.internal_port}/control",

@@ -100,4 +100,17 @@ struct StreamRecordRenderTests {
         #expect(StreamRecord.apiJSON([record, record]) == JSONValue.array([record.apiObject, record.apiObject]).serialized())
         #expect(StreamRecord.apiJSON([]) == Array("[]".utf8))
     }
+
+    @Test func sessionTimesAreStoredButNeverShown() throws {
+        var record = StreamRecord(id: StreamRecordTests.id, name: "n", lastUpdate: "1")
+        #expect(record.storedObject == record.apiObject, "nothing more to store")
+        record.sessionTimes = ["a": SessionTimes(started: "10", stopped: "20"), "b": SessionTimes(started: "30")]
+        let stored = try #require(record.storedObject.objectValue)
+        #expect(stored["livestreamd_sessions"] == ["a": ["started": "10", "stopped": "20"], "b": ["started": "30"]])
+        #expect(!String(decoding: record.apiJSON, as: UTF8.self).contains("livestreamd_sessions"))
+        let read = try StreamRecord(apiObject: stored, version: 1)
+        #expect(read.sessionTimes == record.sessionTimes && read.extra.isEmpty)
+        // A client cannot set them: the name is reserved.
+        #expect(try UpdateStreamInput(json: ["livestreamd_sessions": ["x": ["started": "1"]]]).extra.isEmpty)
+    }
 }
