@@ -55,6 +55,13 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Webhook delivery of the event journal (HTTP through AWSClient's transport, HMAC from swift-crypto).
+        .target(
+            name: "Webhooks",
+            dependencies: ["LivestreamCore", "AWSClient", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
         // Plugins: each depends on the core only and registers itself by name.
         .target(name: "FileStorage", dependencies: ["LivestreamCore"], path: "Plugins/FileStorage", swiftSettings: strict),
         .target(name: "NoCDN", dependencies: ["LivestreamCore"], path: "Plugins/NoCDN", swiftSettings: strict),
@@ -71,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "livestreamd",
             dependencies: [
-                "FastCGIServer", "LivestreamCore", "LivestreamAPI", "LogOutput",
+                "FastCGIServer", "LivestreamCore", "LivestreamAPI", "LogOutput", "Webhooks",
                 "FileStorage", "DynamoDBStorage", "NoCDN", "CloudFrontCDN", "LocalMedia", "MediaLiveMedia", "FileArchive", "S3Archive", "HLSSplitter",
                 .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -97,6 +104,7 @@ let package = Package(
         .testTarget(name: "FileArchiveTests", dependencies: ["FileArchive", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "HLSSplitterTests", dependencies: ["HLSSplitter", "LivestreamCore"], swiftSettings: strict),
         .testTarget(name: "LocalMediaTests", dependencies: ["LocalMedia", "LivestreamCore"], swiftSettings: strict),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "AWSClient", "LivestreamCore", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // Test support: moto_server on loopback for the AWS tests.
         .target(
             name: "AWSTestSupport", dependencies: ["AWSClient", .product(name: "Logging", package: "swift-log")],

@@ -119,6 +119,53 @@ final class DynamoDBEventJournal: EventJournal {
         }
     }
 
+    func latestSequence() throws -> Int64 {
+        try prepare()
+        let item = try getItem(DynamoDBEventJournal.counterKey)
+        return item?["next_sequence"]?.objectValue?["N"]?.stringValue.flatMap { Int64($0) } ?? 0
+    }
+
+    /// Item `stream_id` = `livestreamd#cursor#<name>`, `sequence` = 0 (outside the index, without `expires_at`):
+    /// `cursor` (S, JSON) and `version` (N), replaced under a condition on the version.
+    func cursor(_ name: String) throws -> StoredCursor? {
+        try prepare()
+        guard let item = try getItem(DynamoDBEventJournal.cursorKey(name)) else { return nil }
+        guard let text = item["cursor"]?.objectValue?["S"]?.stringValue, let value = try? JSONValue.parse(Array(text.utf8)),
+            let version = item["version"]?.objectValue?["N"]?.stringValue.flatMap({ Int($0) })
+        else {
+            throw ServiceError.internal("the journal cursor \(name) in \(table) is damaged")
+        }
+        return StoredCursor(value: value, version: version)
+    }
+
+    func storeCursor(_ name: String, value: JSONValue, replacing version: Int?) throws -> Bool {
+        try prepare()
+        var item = DynamoDBEventJournal.key(DynamoDBEventJournal.cursorKey(name), 0).objectValue ?? [:]
+        item["cursor"] = ["S": .string(String(decoding: value.serialized(), as: UTF8.self))]
+        item["version"] = ["N": .string(String((version ?? 0) + 1))]
+        var request: [String: JSONValue] = ["TableName": .string(table), "Item": .object(item)]
+        if let version {
+            request["ConditionExpression"] = "version = :version"
+            request["ExpressionAttributeValues"] = [":version": ["N": .string(String(version))]]
+        } else {
+            request["ConditionExpression"] = "attribute_not_exists(stream_id)"
+        }
+        do {
+            _ = try store.call("PutItem", request)
+            return true
+        } catch let error as ServiceError where error.code == "ConditionalCheckFailedException" {
+            // A retried put whose first attempt landed also ends here: the caller reads the cursor again either way.
+            return false
+        }
+    }
+
+    static func cursorKey(_ name: String) -> String { "livestreamd#cursor#" + name }
+
+    private func getItem(_ streamId: String) throws -> [String: JSONValue]? {
+        let answer = try store.call("GetItem", ["TableName": .string(table), "Key": DynamoDBEventJournal.key(streamId, 0), "ConsistentRead": true])
+        return answer.objectValue?["Item"]?.objectValue
+    }
+
     /// The feed index from `after` on.
     private func feedQuery(after: Int64) -> [String: JSONValue] {
         [

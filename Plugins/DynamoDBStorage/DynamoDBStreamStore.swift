@@ -252,7 +252,7 @@ public enum DynamoDBStoragePlugin {
                 resources: [scope.arn("dynamodb", "table/\(cleanups)")]),
             IAMStatement(
                 sid: "EventTable",
-                actions: ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:DescribeTable"]
+                actions: ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:DescribeTable"]
                     + (namedEvents == nil ? ["dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"] : []),
                 resources: [scope.arn("dynamodb", "table/\(events)"), scope.arn("dynamodb", "table/\(events)/index/\(DynamoDBEventJournal.feedIndex)")]),
         ]

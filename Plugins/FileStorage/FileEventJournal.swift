@@ -82,6 +82,30 @@ final class FileEventJournal: EventJournal {
         }
     }
 
+    func latestSequence() throws -> Int64 {
+        try withSequenceLock { try FileEventJournal.readCounter($0) }
+    }
+
+    /// `.cursor-<name>.json`: `{"version", "value"}`, replaced whole under the sequence lock.
+    func cursor(_ name: String) throws -> StoredCursor? {
+        guard let bytes = try FileIO.read(cursorPath(name)) else { return nil }
+        guard case .object(let object)? = try? JSONValue.parse(bytes), case .int(let version)? = object["version"], let value = object["value"] else {
+            throw ServiceError.internal("the journal cursor file \(cursorPath(name)) is damaged")
+        }
+        return StoredCursor(value: value, version: Int(version))
+    }
+
+    func storeCursor(_ name: String, value: JSONValue, replacing version: Int?) throws -> Bool {
+        try withSequenceLock { _ in
+            guard try cursor(name)?.version == version else { return false }
+            let document: JSONValue = ["version": .int(Int64((version ?? 0) + 1)), "value": value]
+            try FileIO.writeAtomically(document.serialized(), to: cursorPath(name), directory: directory)
+            return true
+        }
+    }
+
+    private func cursorPath(_ name: String) -> String { directory + "/.cursor-" + name + ".json" }
+
     private func pruneIfDue() {
         let current = now()
         if pruning.claim(now: current) { try? prune(before: current - retention.components.seconds * 1000) }

@@ -21,6 +21,8 @@ enum APIRoute: Equatable {
     case events
     /// Prometheus text.
     case metrics
+    /// Webhook delivery state.
+    case webhooks
 
     init(segments: [String]) throws(ServiceError) {
         switch segments {
@@ -30,6 +32,7 @@ enum APIRoute: Equatable {
         case ["streams"]: self = .streams
         case ["events"]: self = .events
         case ["metrics"]: self = .metrics
+        case ["webhooks"]: self = .webhooks
         case let s where s.count == 2 && s[0] == "streams":
             self = .stream(try APIRoute.streamId(s[1]))
         case let s where s.count == 3 && s[0] == "streams":
@@ -57,7 +60,7 @@ enum APIRoute: Equatable {
     /// Methods the resource answers (besides OPTIONS).
     var methods: [String] {
         switch self {
-        case .health, .ready, .openAPI, .events, .streamEvents, .metrics, .sessions: ["GET"]
+        case .health, .ready, .openAPI, .events, .streamEvents, .metrics, .sessions, .webhooks: ["GET"]
         case .session: ["GET", "DELETE"]
         case .streams: ["GET", "POST"]
         case .stream: ["GET", "POST", "DELETE"]
@@ -73,6 +76,7 @@ enum APIRoute: Equatable {
         case .ready: "/readyz"
         case .openAPI: "/openapi.json"
         case .metrics: "/metrics"
+        case .webhooks: "/webhooks"
         case .streams: "/streams"
         case .stream: "/streams/{id}"
         case .start: "/streams/{id}/start"

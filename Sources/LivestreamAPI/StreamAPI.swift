@@ -11,6 +11,7 @@ public struct StreamAPI: Sendable {
     private let internalEndpoints: [String: InternalEndpoint]
     private let logger: Logger
     private let metrics: (@Sendable () -> [UInt8])?
+    private let webhooks: (@Sendable () throws -> JSONValue)?
     private let renderedLists = RenderedLists()
     private let renderedRecords = RenderedRecords()
 
@@ -19,12 +20,14 @@ public struct StreamAPI: Sendable {
     ///   - configuration: prefix, CORS origin, tokens.
     ///   - internalEndpoints: plugin callbacks served on the internal listener.
     ///   - logger: for unexpected errors.
-    /// - Parameter metrics: the Prometheus text of `GET /metrics`; nil: metrics are off (404).
+    ///   - metrics: the Prometheus text of `GET /metrics`; nil: metrics are off (404).
+    ///   - webhooks: the delivery state `GET /webhooks` shows; nil: no receiver is configured (404).
     public init(
         controller: StreamController, configuration: APIConfiguration, internalEndpoints: [InternalEndpoint] = [], logger: Logger,
-        metrics: (@Sendable () -> [UInt8])? = nil
+        metrics: (@Sendable () -> [UInt8])? = nil, webhooks: (@Sendable () throws -> JSONValue)? = nil
     ) {
         self.metrics = metrics
+        self.webhooks = webhooks
         self.controller = controller
         self.configuration = configuration
         self.internalEndpoints = Dictionary(internalEndpoints.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
@@ -143,6 +146,9 @@ public struct StreamAPI: Sendable {
         case (.metrics, _):
             guard let metrics else { throw ServiceError(.notFound, code: "metrics_off", "metrics are off (metrics.enabled)") }
             return APIResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metrics())
+        case (.webhooks, _):
+            guard let webhooks else { throw ServiceError(.notFound, code: "webhooks_off", "no webhook receiver is configured (events.webhooks.url)") }
+            return .json(["webhooks": [try webhooks()]])
         }
     }
 

@@ -1,16 +1,18 @@
 import Foundation
 import LivestreamCore
 
-/// Runs a plugin's `MaintenanceWork` on a thread of its own until the service stops.
+/// Runs background `MaintenanceWork` (a plugin's, the webhook delivery) on a thread of its own until the service stops.
 ///
 /// A round in progress is allowed to finish (each AWS call is bounded by its
 /// timeouts); `stop` ends the pause between rounds at once.
 final class MaintenanceLoop: Sendable {
     private let work: any MaintenanceWork
     private let finished = DispatchSemaphore(value: 0)
+    private let name: String
 
-    init(work: any MaintenanceWork) {
+    init(work: any MaintenanceWork, name: String = "maintenance") {
         self.work = work
+        self.name = name
     }
 
     func start() {
@@ -18,7 +20,7 @@ final class MaintenanceLoop: Sendable {
             repeat {} while work.wakeup.wait(work.runRound())
             finished.signal()
         }
-        thread.name = "maintenance"
+        thread.name = name
         thread.start()
     }
 

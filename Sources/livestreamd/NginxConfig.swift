@@ -272,7 +272,7 @@ enum NginxConfig {
     static let locationsTemplate = """
     # livestreamd, inside your server {}: the REST API, live HLS and archives.
     # Written by `livestreamd nginx-config` from livestreamd's configuration; edit that, not this.
-    location ~ ^@API_PREFIX@/(streams|events|metrics|healthz|readyz|openapi\\.json)(/|$) {
+    location ~ ^@API_PREFIX@/(streams|events|webhooks|metrics|healthz|readyz|openapi\\.json)(/|$) {
         # server.max_body_bytes: nginx answers first, in the API's error shape.
         client_max_body_size @MAX_BODY@;
         error_page 413 = @livestreamd_too_large;

@@ -4,6 +4,7 @@ import LivestreamAPI
 import LivestreamCore
 import LogOutput
 import Logging
+import Webhooks
 
 /// Start-up, serving and shutdown of the service.
 enum Service {
@@ -115,12 +116,25 @@ enum Service {
 
     static func serve(configuration: Configuration, backends: Backends, reload: ConfigurationReload, environment: [String: String], logger: Logger) -> Int32 {
         let controller = StreamController(backends: backends, logger: logger)
+        var delivery: WebhookDelivery?
+        var webhookStatus: (@Sendable () throws -> JSONValue)?
+        if let settings = try? WebhookSettings.from(configuration) {
+            guard let journal = backends.store.events else {
+                logger.critical("cannot start: events.webhooks.url is set, but the storage backend keeps no event journal")
+                return 2
+            }
+            let work = WebhookDelivery(settings: settings, journal: journal, logger: logger)
+            work.prepare()
+            delivery = work
+            webhookStatus = { try work.status() }
+        }
         let api = StreamAPI(
             controller: controller,
             configuration: APIConfiguration(
                 prefix: configuration.string("server.api_prefix") ?? "", corsOrigin: configuration.string("server.cors_origin") ?? "*",
                 apiTokens: configuration.list("server.api_tokens")),
-            internalEndpoints: backends.media.internalEndpoints, logger: logger, metrics: ServiceMetricsBackend.scrape)
+            internalEndpoints: backends.media.internalEndpoints, logger: logger, metrics: ServiceMetricsBackend.scrape,
+            webhooks: webhookStatus)
 
         let listener: FastCGIServerConfiguration.Listener
         var predecessor: Int32?
@@ -182,10 +196,19 @@ enum Service {
         signalThread.start()
         let maintenance = backends.media.maintenance.map { MaintenanceLoop(work: $0) }
         maintenance?.start()
+        let webhookLoop = delivery.map { MaintenanceLoop(work: $0, name: "webhooks") }
+        webhookLoop?.start()
         let drained = server.run(drainTimeout: .milliseconds(4500)) { SystemdNotify.send("READY=1\nMAINPID=\(getpid())") }
         if !drained { logger.warning("exiting with requests still in flight") }
         if let maintenance, !maintenance.stop(timeout: .seconds(3)) {
             logger.warning("exiting with a maintenance round still running (its work stays in the journal)")
+        }
+        if let webhookLoop {
+            if webhookLoop.stop(timeout: .seconds(3)) {
+                delivery?.release()
+            } else {
+                logger.warning("exiting with a webhook delivery in flight (it is sent again, with the same webhook-id, after the restart)")
+            }
         }
         logger.notice("stopped", metadata: ["pid": "\(getpid())"])
         return 0

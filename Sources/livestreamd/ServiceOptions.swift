@@ -2,6 +2,7 @@ import Foundation
 import LivestreamCore
 import LogOutput
 import Logging
+import Webhooks
 
 /// The service's own configuration keys (plugins declare theirs when they register).
 enum ServiceOptions {
@@ -23,6 +24,7 @@ enum ServiceOptions {
         ConfigOption(
             "events.retention_days", .integer(1...3650), default: "30",
             help: "how long the event journal (GET /events, GET /streams/{id}/events) keeps events; older ones go once an hour"),
+    ] + WebhookSettings.options + [
         ConfigOption("log.file", .string, default: nil, help: "file the log is appended to (reopened on SIGHUP, for logrotate); unset = standard error"),
         ConfigOption("log.level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: "info", help: "least severe log level written to stderr"),
         ConfigOption(
@@ -35,6 +37,11 @@ enum ServiceOptions {
         var found: [String] = []
         if socketMode(configuration) == nil {
             found.append("server.socket_mode must be octal permissions such as 0660 (is '\(configuration.string("server.socket_mode") ?? "")')")
+        }
+        do {
+            _ = try WebhookSettings.from(configuration)
+        } catch {
+            found.append(error.message)
         }
         if let path = configuration.string("server.socket"), !path.isEmpty {
             // serve creates the socket's folder when it makes the socket itself (not when systemd passes it).

@@ -57,6 +57,7 @@ struct StreamAPITests {
         #expect(send(api, "GET", "/streams/\(id)").status == 404)
         #expect(send(api, "GET", "/healthz").json == ["status": "ok"])
         #expect(send(api, "GET", "/openapi.json").json?.objectValue?["openapi"] == "3.1.0")
+        #expect(code(send(api, "GET", "/webhooks")) == "webhooks_off")
     }
 
     @Test func aReadAfterEveryChangeShowsTheChange() throws {

@@ -21,6 +21,27 @@ public protocol EventJournal: Sendable {
 
     /// Forgets events recorded before `cutoff` (epoch milliseconds): the retention.
     func prune(before cutoff: Int64) throws
+
+    /// The highest sequence number handed out so far (0: none).
+    func latestSequence() throws -> Int64
+
+    /// A named cursor of a journal reader (a webhook receiver's delivery state), with its version; nil: none stored.
+    func cursor(_ name: String) throws -> StoredCursor?
+
+    /// Stores a named cursor if its stored version is still `version` (nil: none stored yet).
+    /// - Returns: false when another writer (another process) stored it first; nothing was written.
+    func storeCursor(_ name: String, value: JSONValue, replacing version: Int?) throws -> Bool
+}
+
+/// A journal reader's cursor as stored: its value and compare-and-set version.
+public struct StoredCursor: Sendable, Equatable {
+    public var value: JSONValue
+    public var version: Int
+
+    public init(value: JSONValue, version: Int) {
+        self.value = value
+        self.version = version
+    }
 }
 
 /// An event about to be appended.

@@ -48,6 +48,17 @@ public enum ServiceMetrics {
         Gauge(label: "livestreamd_pending_cleanups").record(count)
     }
 
+    /// One webhook delivery attempt: `delivered`, `failed` (retried later) or `abandoned` (retried too long).
+    public static func webhookDelivery(_ outcome: String) {
+        Counter(label: "livestreamd_webhook_deliveries_total", dimensions: [("outcome", outcome)]).increment()
+    }
+
+    /// Events waiting for the webhook receiver, as the last delivery round saw them: sequence numbers past its
+    /// cursor (an upper bound: numbers have gaps, and types it does not take count too).
+    public static func webhookBacklog(_ count: Int) {
+        Gauge(label: "livestreamd_webhook_backlog").record(count)
+    }
+
     private static let knownStates = Mutex<Set<String>>([])
 }
 
