@@ -153,4 +153,34 @@ struct StorageConformanceTests {
         try store.cleanups.finish(id: first.id)
         #expect(try store.cleanups.pending() == [second])
     }
+
+    @Test(arguments: StoreUnderTest.Kind.allCases)
+    func sessionTimesAreKeptWithTheRecord(_ kind: StoreUnderTest.Kind) throws {
+        let subject = try StoreUnderTest.make(kind)
+        defer { withExtendedLifetime(subject) {} }
+        var stored = try subject.store.create(record())
+        stored.archivesPath = ["a": "file:///x/"]
+        stored.sessionTimes = ["a": SessionTimes(started: "10", stopped: "20"), "b": SessionTimes(started: "30")]
+        let replaced = try subject.store.replace(stored)
+        #expect(try subject.store.get(id: stored.id)?.sessionTimes == replaced.sessionTimes)
+        #expect(replaced.sessionTimes["a"]?.stopped == "20" && replaced.extra.isEmpty)
+    }
+
+    @Test(arguments: StoreUnderTest.Kind.allCases)
+    func eventCursorsAreComparedAndSetAndStayOutOfTheFeed(_ kind: StoreUnderTest.Kind) throws {
+        let subject = try StoreUnderTest.make(kind)
+        defer { withExtendedLifetime(subject) {} }
+        let journal = try #require(subject.store.events)
+        #expect(try journal.latestSequence() == 0 && journal.cursor("webhook-x") == nil)
+        #expect(try journal.storeCursor("webhook-x", value: ["after": 0], replacing: nil))
+        #expect(try !journal.storeCursor("webhook-x", value: ["after": 9], replacing: nil), "a second first write loses")
+        #expect(try journal.cursor("webhook-x") == StoredCursor(value: ["after": 0], version: 1))
+        #expect(try journal.storeCursor("webhook-x", value: ["after": 2], replacing: 1))
+        #expect(try !journal.storeCursor("webhook-x", value: ["after": 3], replacing: 1), "a stale version loses")
+        #expect(try journal.cursor("webhook-x") == StoredCursor(value: ["after": 2], version: 2))
+        #expect(try journal.cursor("webhook-y") == nil)
+        let appended = try journal.append(NewEvent(streamId: "s", type: .created, at: EventClock.nowMilliseconds()))
+        #expect(try journal.latestSequence() == appended.sequence)
+        #expect(try journal.feed(after: 0, limit: 10) == [appended], "cursors are no events")
+    }
 }
