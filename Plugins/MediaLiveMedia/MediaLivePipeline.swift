@@ -92,7 +92,8 @@ public struct MediaLivePipeline: MediaPipeline {
     public func liveStatus(of records: [StreamRecord]) -> [String: [PipelineStatus]] {
         Dictionary(uniqueKeysWithValues: records.map { record in
             let alerts = ChannelAlerts(record.mediaState)
-            return (record.id, [1, 2].map { PipelineStatus(pipeline: $0, liveURL: record.viewerEndpoint, alerts: alerts.byPipeline[$0] ?? []) })
+            // The channel's state as the background refresh last saw it (a STANDARD channel runs both pipelines).
+            return (record.id, [1, 2].map { PipelineStatus(pipeline: $0, liveURL: record.viewerEndpoint, alerts: alerts.byPipeline[$0] ?? [], encoderState: record.state) })
         })
     }
 

@@ -54,16 +54,23 @@ def test_status_follows_a_publisher_through_nginx_rtmp(tmp_path_factory):
         assert stack.stop()[0] == 0
 
 
-def test_medialive_alerts_of_a_running_channel_show_on_its_pipelines(tmp_path_factory):
+def encoder_states(stack, sid):
+    return [p["encoder_state"] for p in requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"]]
+
+
+def test_medialive_pipelines_follow_the_channel_state_and_show_its_alerts(tmp_path_factory):
     for stack in emulated_aws_stack(tmp_path_factory):
         record = requests.post(stack.url("/streams"), json={"name": "alerted"}).json()
         sid, channel = record["id"], record["live_channel_id"]
         idle = requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"]
         # MediaLive tells no encoder or input figures: null, not a guess.
-        assert [(p["pipeline"], p["publishing"], p["on_air"], p["input"], p["alerts"]) for p in idle] == [
-            (1, None, None, None, []), (2, None, None, None, [])]
-        assert requests.post(stack.url(f"/streams/{sid}/start")).status_code == 200
-        eventually(lambda: requests.get(stack.url(f"/streams/{sid}")).json()["state"] == "RUNNING", what="RUNNING")
+        assert [(p["pipeline"], p["publishing"], p["on_air"], p["input"], p["alerts"], p["encoder_state"]) for p in idle] == [
+            (1, None, None, None, [], "IDLE"), (2, None, None, None, [], "IDLE")]
+        started = requests.post(stack.url(f"/streams/{sid}/start")).json()
+        assert [p["encoder_state"] for p in started["pipelines"]] == [started["state"]] * 2 and started["state"] in ("STARTING", "RUNNING")
+        # The emulator's channel moves on as MediaLive's does; the refresh carries its state to both pipelines.
+        eventually(lambda: encoder_states(stack, sid) == ["RUNNING", "RUNNING"], what="RUNNING on both pipelines")
+        assert stack.emulator.client("medialive").describe_channel(ChannelId=channel)["State"] == "RUNNING"
         stack.emulator.set_alerts(channel, [
             {"pipelineId": "1", "alertType": "RTMP Has No Audio/Video", "message": "no input on the backup", "state": "SET"},
             {"pipelineId": "0", "alertType": "Old", "message": "cleared already", "state": "CLEARED"}])
@@ -74,4 +81,5 @@ def test_medialive_alerts_of_a_running_channel_show_on_its_pipelines(tmp_path_fa
         eventually(lambda: requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"][1]["alerts"] == [], what="the alert cleared")
         assert "medialive:ListAlerts" in stack.emulator.actions()
         assert requests.post(stack.url(f"/streams/{sid}/stop")).status_code == 200
+        eventually(lambda: encoder_states(stack, sid) == ["IDLE", "IDLE"], what="IDLE again after the stop")
         assert requests.delete(stack.url(f"/streams/{sid}")).status_code == 200

@@ -15,11 +15,14 @@ public struct PipelineStatus: Sendable, Hashable {
     public var liveURL: String?
     /// The backend's own words about this pipeline (MediaLive's alerts), newest first.
     public var alerts: [String]
+    /// The encoder's state for this pipeline where the backend has one (MediaLive: its channel's, `IDLE`, `STARTING`, `RUNNING`, ...).
+    public var encoderState: String?
 
     public init(
         pipeline: Int, publishing: Bool? = nil, publishingSince: String? = nil, onAir: Bool? = nil, input: InputFigures? = nil, liveURL: String? = nil,
-        alerts: [String] = []
+        alerts: [String] = [], encoderState: String? = nil
     ) {
+        self.encoderState = encoderState
         self.pipeline = pipeline
         self.publishing = publishing
         self.publishingSince = publishingSince
@@ -35,6 +38,7 @@ public struct PipelineStatus: Sendable, Hashable {
             "pipeline": .int(Int64(pipeline)), "publishing": publishing.map(JSONValue.bool) ?? .null,
             "publishing_since": publishingSince.map(JSONValue.string) ?? .null, "on_air": onAir.map(JSONValue.bool) ?? .null,
             "input": input?.apiObject ?? .null, "live_url": liveURL.map(JSONValue.string) ?? .null, "alerts": .array(alerts.map(JSONValue.string)),
+            "encoder_state": encoderState.map(JSONValue.string) ?? .null,
         ]
     }
 }
