@@ -62,6 +62,8 @@ def test_medialive_pipelines_follow_the_channel_state_and_show_its_alerts(tmp_pa
     for stack in emulated_aws_stack(tmp_path_factory):
         record = requests.post(stack.url("/streams"), json={"name": "alerted"}).json()
         sid, channel = record["id"], record["live_channel_id"]
+        assert encoder_states(stack, sid) == [record["state"]] * 2 and record["state"] in ("CREATING", "IDLE")
+        eventually(lambda: encoder_states(stack, sid) == ["IDLE", "IDLE"], what="the created channel IDLE")
         idle = requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"]
         # MediaLive tells no encoder or input figures: null, not a guess.
         assert [(p["pipeline"], p["publishing"], p["on_air"], p["input"], p["alerts"], p["encoder_state"]) for p in idle] == [
