@@ -60,6 +60,7 @@ def test_the_readme_steps_on_debians_stock_nginx():
             config["server"]["socket"] = str(run / "api.sock")
             config["storage"]["file"]["directory"] = str(state / "streams")
             config["archive"]["file"]["directory"] = str(state / "archive")
+            config["archive"]["file"]["url"] = f"http://127.0.0.1:{http}/archive"
             local = config["media"]["local"]
             local.update(rtmp_url=f"rtmp://127.0.0.1:{rtmp}", rtmp_listen=f"127.0.0.1:{rtmp}", hls_url=f"http://127.0.0.1:{http}/hls",
                          hls_directory=str(state / "hls"), archiver_log=str(state / "archiver.log"),
@@ -135,6 +136,11 @@ def test_the_readme_steps_on_debians_stock_nginx():
             clip = api + "/archive/" + split.json()["indexes"][0]
             probed = sh("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", clip, timeout=60)
             assert float(probed.stdout.strip()) >= 4
+            assert split.json()["clips"][0]["url"] == clip
+            # livestreamd removes what nginx's archiver (www-data) wrote into its session folder.
+            removed = requests.delete(api + f"/streams/{sid}/sessions/{session}", headers=auth)
+            assert removed.status_code == 200 and removed.json()["files_removed"] >= len(segments) + 2, removed.text
+            assert not folder.exists() and requests.get(clip).status_code == 404
             assert requests.delete(api + f"/streams/{sid}", headers=auth).status_code == 200
             assert not live_folder.exists() and requests.get(live).status_code == 404, "delete removed the live folder through nginx"
             log = (root / "livestreamd.log").read_text()
