@@ -12,11 +12,15 @@ public struct FileArchiveStore: ArchiveStore {
     public let directory: String
     /// Where nginx serves the directory, without a trailing slash.
     public let url: String
+    /// Cuts exact clips' edges.
+    let cutter: SegmentCutter
 
     /// - Parameters:
     ///   - url: the directory's base URL for players (`archive.file.url`).
     ///   - create: create the directory if needed; false: only check that it could be (`check-config`).
-    public init(directory: String, url: String = FileArchivePlugin.defaultURL, create: Bool = true) throws {
+    ///   - ffmpeg, ffprobe: the tools exact clips are cut with (a name is looked up in `PATH`).
+    public init(directory: String, url: String = FileArchivePlugin.defaultURL, ffmpeg: String = "ffmpeg", ffprobe: String = "ffprobe", create: Bool = true) throws {
+        cutter = SegmentCutter(ffmpeg: ffmpeg, ffprobe: ffprobe)
         let absolute = AbsolutePath.of(directory)
         if create {
             do {
@@ -130,6 +134,16 @@ public struct FileArchiveStore: ArchiveStore {
         return removed
     }
 
+    public func cutSegment(root: String, segment: String, from: Double, to: Double, baseName: String) throws -> [ClipEntry] {
+        let (folder, stem) = try self.folder(of: root)
+        try ArchivePath.checkFileName(segment)
+        try ArchivePath.checkFileName(baseName)
+        guard FileManager.default.fileExists(atPath: folder + segment) else {
+            throw ServiceError(.conflict, code: "segment_gone", "archive: segment \(segment) is no longer in the session folder")
+        }
+        return try cutter.cut(folder: folder, input: segment, from: from, to: to, baseName: stem + baseName)
+    }
+
     public func playbackURL(root: String, fileName: String) -> String? {
         guard let (folder, stem) = try? self.folder(of: root) else { return nil }
         let relative = String(folder.dropFirst(directory.count + 1)) + stem + fileName
@@ -183,13 +197,16 @@ public enum FileArchivePlugin {
     public static let options = [
         ConfigOption("archive.file.directory", .string, default: "var/archive", help: "directory holding session folders (served by nginx under /archive/)"),
         ConfigOption("archive.file.url", .string, default: defaultURL, help: "base URL players reach the archive directory at (the sessions API's playback URLs)"),
+        ConfigOption("archive.file.ffmpeg", .string, default: "ffmpeg", help: "ffmpeg that cuts exact clips' edges (split with \"exact\": true); a name is looked up in PATH"),
+        ConfigOption("archive.file.ffprobe", .string, default: "ffprobe", help: "ffprobe that finds the keyframes exact clips are cut around"),
     ]
 
     public static func register(in registry: inout PluginRegistry) {
         registry.registerArchive("file", summary: "session folders in a local directory served by nginx", options: options) { context in
             try FileArchiveStore(
                 directory: try context.configuration.requiredString("archive.file.directory"),
-                url: context.configuration.string("archive.file.url") ?? defaultURL, create: !context.checkOnly)
+                url: context.configuration.string("archive.file.url") ?? defaultURL, ffmpeg: context.configuration.string("archive.file.ffmpeg") ?? "ffmpeg",
+                ffprobe: context.configuration.string("archive.file.ffprobe") ?? "ffprobe", create: !context.checkOnly)
         }
     }
 }

@@ -25,35 +25,43 @@ public struct HLSArchiveSplitter: ArchiveSplitter {
         return SessionCoverage(duration: timeline.slots.last?.end ?? 0, covered: covered, gaps: SessionTimeline.holes(between: timeline.slots))
     }
 
+    public func playlist(_ entries: [ClipEntry], nominalSegmentLength: Int) -> String {
+        var body = ""
+        var longest = entries.isEmpty ? Double(nominalSegmentLength) : 0.0
+        for entry in entries {
+            if entry.discontinuity { body += "#EXT-X-DISCONTINUITY\n" }
+            // Durations are listed in milliseconds; the target duration is the ceiling of the longest listed value.
+            let duration = (entry.duration * 1000).rounded() / 1000
+            longest = max(longest, duration)
+            body += "#EXTINF:" + String(format: "%.3f", duration) + ",\n" + entry.uri + "\n"
+        }
+        let target = Int(longest.rounded(.up))
+        return "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:\(max(1, target))\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            + body + "#EXT-X-ENDLIST\n"
+    }
+
     private func clip(_ slots: [SessionTimeline.Slot], nominalSegmentLength: Int) -> ClipPlan {
         let onPrimary = slots.filter { $0.segments[1] != nil }.count
         let onBackup = slots.filter { $0.segments[2] != nil }.count
         let chosen = onBackup > onPrimary ? 2 : 1
         let other = 3 - chosen
 
-        var body = ""
-        var longest = slots.isEmpty ? Double(nominalSegmentLength) : 0.0
+        var entries: [ClipEntry] = []
         var previous: (counter: Int, pipeline: Int)?
         var filled: [TimeRange] = []
         for slot in slots {
             guard let segment = slot.segments[chosen] ?? slot.segments[other] else { continue }
-            if let previous, previous.counter + 1 != slot.counter || previous.pipeline != segment.pipeline {
-                body += "#EXT-X-DISCONTINUITY\n"
-            }
+            // A switch of pipeline or a hole in the counters.
+            let discontinuity = previous.map { $0.counter + 1 != slot.counter || $0.pipeline != segment.pipeline } ?? false
             if segment.pipeline != chosen { filled.append(slot.range) }
-            // Durations are listed in milliseconds; the target duration is the ceiling of the longest listed value.
-            let duration = ((segment.duration ?? slot.duration) * 1000).rounded() / 1000
-            longest = max(longest, duration)
-            body += "#EXTINF:" + String(format: "%.3f", duration) + ",\n" + segment.name + "\n"
+            entries.append(ClipEntry(uri: segment.name, start: slot.start, duration: segment.duration ?? slot.duration, discontinuity: discontinuity))
             previous = (slot.counter, segment.pipeline)
         }
-        let target = Int(longest.rounded(.up))
-        let playlist = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:\(max(1, target))\n#EXT-X-MEDIA-SEQUENCE:0\n"
-            + body + "#EXT-X-ENDLIST\n"
-        guard let first = slots.first, let last = slots.last else { return ClipPlan(playlist: playlist, achieved: nil, pipeline: nil) }
+        let text = playlist(entries, nominalSegmentLength: nominalSegmentLength)
+        guard let first = slots.first, let last = slots.last else { return ClipPlan(playlist: text, achieved: nil, pipeline: nil) }
         return ClipPlan(
-            playlist: playlist, achieved: TimeRange(start: first.start, end: last.end), pipeline: chosen,
-            filled: TimeRange.merged(filled), gaps: SessionTimeline.holes(between: slots))
+            playlist: text, achieved: TimeRange(start: first.start, end: last.end), pipeline: chosen,
+            filled: TimeRange.merged(filled), gaps: SessionTimeline.holes(between: slots), entries: entries)
     }
 }
 

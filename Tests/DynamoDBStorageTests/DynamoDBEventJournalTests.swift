@@ -31,6 +31,9 @@ struct DynamoDBEventJournalTests {
     @Test func twoProcessesNeverHandOutTheSameNumberAndTheTableIsMadeOnFirstUse() throws {
         let journals = [try #require(store().events), try #require(store().events)]
         let streams = [Identifier.make(), Identifier.make()]
+        // The table is made by the first use, before the processes race: moto's CreateTable is not atomic (a second
+        // one running at the same time replaces the table, counter item and all), DynamoDB's is.
+        #expect(try journals[0].latestSequence() == 0)
         let appended = Mutex<[Int64]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             for n in 0..<10 {

@@ -109,10 +109,23 @@ def test_a_session_with_a_gap_its_clips_and_its_deletion(tmp_path_factory):
         assert whole["achieved"] == {"start": 0, "end": report["archive"]["seconds"]}
         assert abs(played_seconds(whole["url"]) - primary["seconds"]) <= 0.2
 
+        # Exact clips: the edges cut at the asked instants (ffmpeg encodes only up to the nearest keyframes).
+        asked_exactly = [{"start": 1, "end": 3.5}, {"start": round(first_run_end - 1.3, 3), "end": round(gap["end"] + 1.7, 3)}]
+        exact = requests.post(stack.url(f"/streams/{sid}/split"), json={
+            "session_id": session, "timestamp_list": asked_exactly, "name_modifier": "exact", "exact": True})
+        assert exact.status_code == 200, exact.text
+        exact_clips = exact.json()["clips"]
+        for clip, asked_range in zip(exact_clips, asked_exactly):
+            assert clip["exact"] is True and clip["achieved"] == asked_range, clip
+            expected = length(asked_range) - sum(length(g) for g in clip["gaps"])
+            assert abs(played_seconds(clip["url"]) - expected) <= 0.2, (clip, expected)
+        assert exact_clips[1]["gaps"] == [gap]
+        assert len(list(folder.glob("index_exact_*_head_*.ts"))) >= 1 and len(list(folder.glob("index_exact_*_tail_*.ts"))) >= 1
+
         listed = requests.get(stack.url(f"/streams/{sid}/sessions")).json()["sessions"]
         assert [s["session_id"] for s in listed] == [session]
-        assert [(c["index"], c["asked"], c["achieved"]) for c in listed[0]["clips"]] == [
-            (c["index"], c["asked"], c["achieved"]) for c in (whole, inside, across)]
+        assert [(c["index"], c["asked"], c["achieved"], c["exact"]) for c in listed[0]["clips"]] == [
+            (c["index"], c["asked"], c["achieved"], c["exact"]) for c in (whole, inside, across, *exact_clips)]
 
         files = len(list(folder.iterdir()))
         deleted = requests.delete(stack.url(f"/streams/{sid}/sessions/{session}"))
@@ -147,6 +160,8 @@ def test_deleting_a_session_removes_its_objects_from_s3(tmp_path_factory):
         clip = split["clips"][0]
         assert clip["achieved"] == {"start": 4, "end": 16} and clip["pipeline"] == 1
         assert clip["url"] == "https://media.example/vod/" + clip["index"][len(PREFIX):]
+        refused = requests.post(stack.url(f"/streams/{sid}/split"), json={"session_id": session, "timestamp_list": [{"start": 5, "end": 6}], "exact": True})
+        assert refused.status_code == 400 and refused.json()["code"] == "exact_unsupported"
         report = requests.get(stack.url(f"/streams/{sid}/sessions/{session}")).json()
         assert [(p["pipeline"], p["segments"], p["bytes"]) for p in report["pipelines"]] == [(1, 4, 4 * 188), (2, 3, 3 * 188)]
         assert report["pipelines"][1]["covered"] == [{"start": 0, "end": 8}, {"start": 12, "end": 16}] and report["gaps"] == []

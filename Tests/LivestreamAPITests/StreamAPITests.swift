@@ -170,4 +170,6 @@ private struct NoPlaylists: ArchiveSplitter {
     func coverage(segments: [ArchiveSegment], nominalSegmentLength: Int) -> SessionCoverage {
         SessionCoverage(duration: 0, covered: [:], gaps: [])
     }
+
+    func playlist(_ entries: [ClipEntry], nominalSegmentLength: Int) -> String { "" }
 }

@@ -14,8 +14,13 @@ struct FixedSplitter: ArchiveSplitter {
         ranges.map { range in
             let chosen = segments.filter { slot($0, nominalSegmentLength).start < range.end && slot($0, nominalSegmentLength).end > range.start }
             let achieved = chosen.isEmpty ? nil : TimeRange(start: chosen.map { slot($0, nominalSegmentLength).start }.min()!, end: chosen.map { slot($0, nominalSegmentLength).end }.max()!)
-            return ClipPlan(playlist: chosen.map(\.name).joined(separator: "\n"), achieved: achieved, pipeline: chosen.first?.pipeline)
+            let entries = chosen.sorted { $0.counter < $1.counter }.map { ClipEntry(uri: $0.name, start: slot($0, nominalSegmentLength).start, duration: Double(nominalSegmentLength)) }
+            return ClipPlan(playlist: playlist(entries, nominalSegmentLength: nominalSegmentLength), achieved: achieved, pipeline: chosen.first?.pipeline, entries: entries)
         }
+    }
+
+    func playlist(_ entries: [ClipEntry], nominalSegmentLength: Int) -> String {
+        entries.map(\.uri).joined(separator: "\n")
     }
 
     func coverage(segments: [ArchiveSegment], nominalSegmentLength: Int) -> SessionCoverage {

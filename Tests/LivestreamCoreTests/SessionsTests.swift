@@ -112,3 +112,68 @@ struct SessionsTests {
         #expect(again != session)
     }
 }
+
+/// Exact clips: the edges cut at the asked times by the archive, the playlist rewritten around them.
+struct ExactClipTests {
+    let archive = MemoryArchiveStore()
+    let controller: StreamController
+
+    init() {
+        controller = StreamController(
+            backends: Backends(store: MemoryStreamStore(), cdn: PassThroughDistribution(), media: RecordingMediaPipeline(), archive: archive, splitter: FixedSplitter()),
+            logger: Logger(label: "test"), now: { 1_732_500_000 })
+    }
+
+    @Test func edgesAreCutAtTheAskedTimes() throws {
+        let record = try controller.create(CreateStreamInput(json: ["name": "n", "segment_length": 10]))
+        let started = try controller.start(id: record.id, StartStreamInput())
+        let session = try #require(started.currentSessionId)
+        let root = try #require(started.archivesPath[session])
+        archive.addSegments((0..<4).map { ArchiveSegment(name: "_1-x.\($0).ts", pipeline: 1, counter: $0, duration: 10) }, root: root)
+        let body: JSONValue = [
+            "session_id": .string(session), "timestamp_list": [["start": 5, "end": 27.5], ["start": 12, "end": 15], ["start": 10, "end": 20]],
+            "name_modifier": "x", "exact": true,
+        ]
+        let clips = try controller.split(id: record.id, SplitInput(json: body))
+        #expect(clips.map { $0.plan?.achieved } == [TimeRange(start: 5, end: 27.5), TimeRange(start: 12, end: 15), TimeRange(start: 10, end: 20)])
+        #expect(clips.allSatisfy { $0.plan?.exact == true })
+        // Head [5, 10) of segment 0, segment 1 whole, tail [20, 27.5) of segment 2; each cut piece after a discontinuity.
+        #expect(clips[0].plan?.entries.map(\.uri) == ["index_x_0_head_0.ts", "_1-x.1.ts", "index_x_0_tail_0.ts"])
+        #expect(clips[0].plan?.entries.map(\.discontinuity) == [true, true, true])
+        #expect(archive.playlist(root: root, fileName: "index_x_0_head_0.ts") == "_1-x.0.ts [5.0, 10.0)")
+        #expect(archive.playlist(root: root, fileName: "index_x_0_tail_0.ts") == "_1-x.2.ts [0.0, 7.5)")
+        #expect(archive.playlist(root: root, fileName: "index_x_1_edge_0.ts") == "_1-x.1.ts [2.0, 5.0)", "both edges in one segment: one cut")
+        #expect(clips[2].plan?.entries.map(\.uri) == ["_1-x.1.ts"], "a range on segment boundaries needs no cut")
+        let note = try #require(archive.playlist(root: root, fileName: "index_x_0.json"))
+        #expect(note.contains(#""exact":true"#))
+
+        let many: JSONValue = ["session_id": .string(session), "timestamp_list": .array(Array(repeating: ["start": 0, "end": 1], count: 21)), "exact": true]
+        #expect(throws: ServiceError.self) { try SplitInput(json: many) }
+        #expect(throws: ServiceError.self) { try SplitInput(json: ["session_id": .string(session), "timestamp_list": [], "exact": "yes"]) }
+    }
+
+    @Test func anArchiveThatCannotCutSaysSo() throws {
+        struct Uncuttable: ArchiveStore {
+            let inner: MemoryArchiveStore
+            func sessionRoot(streamId: String, startedAt: Int64, requestedPath: String?) throws -> String {
+                try inner.sessionRoot(streamId: streamId, startedAt: startedAt, requestedPath: requestedPath)
+            }
+            func listSession(root: String) throws -> SessionFiles { try inner.listSession(root: root) }
+            func writeFile(root: String, fileName: String, contents: String) throws -> String { try inner.writeFile(root: root, fileName: fileName, contents: contents) }
+            func fileKey(root: String, fileName: String) throws -> String { try inner.fileKey(root: root, fileName: fileName) }
+            func readFile(root: String, fileName: String) throws -> String? { try inner.readFile(root: root, fileName: fileName) }
+            func deleteSession(root: String) throws -> Int { try inner.deleteSession(root: root) }
+            func playbackURL(root: String, fileName: String) -> String? { nil }
+        }
+        let controller = StreamController(
+            backends: Backends(
+                store: MemoryStreamStore(), cdn: PassThroughDistribution(), media: RecordingMediaPipeline(), archive: Uncuttable(inner: archive), splitter: FixedSplitter()),
+            logger: Logger(label: "test"), now: { 1_732_500_000 })
+        let record = try controller.create(CreateStreamInput(json: ["name": "n", "segment_length": 10]))
+        let started = try controller.start(id: record.id, StartStreamInput())
+        let session = try #require(started.currentSessionId)
+        archive.addSegments([ArchiveSegment(name: "_1-x.0.ts", pipeline: 1, counter: 0, duration: 10)], root: try #require(started.archivesPath[session]))
+        let body: JSONValue = ["session_id": .string(session), "timestamp_list": [["start": 2, "end": 3]], "exact": true]
+        #expect { try controller.split(id: record.id, SplitInput(json: body)) } throws: { ($0 as? ServiceError)?.code == "exact_unsupported" }
+    }
+}

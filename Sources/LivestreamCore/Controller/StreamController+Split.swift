@@ -15,8 +15,13 @@ extension StreamController {
             throw ServiceError(.conflict, code: "no_segments", "session \(input.sessionId) has no archived segments yet")
         }
         // A range past the archive's end gets a playlist without segments (the old deployment's answer).
-        let plans = backends.splitter.clips(segments: segments, nominalSegmentLength: record.segmentLength, ranges: input.ranges)
+        var plans = backends.splitter.clips(segments: segments, nominalSegmentLength: record.segmentLength, ranges: input.ranges)
         let modifier = input.nameModifier ?? Identifier.make()
+        if input.exact {
+            for index in plans.indices {
+                plans[index] = try exactly(plans[index], asked: input.ranges[index], root: root, baseName: "index_\(modifier)_\(index)", record: record)
+            }
+        }
         let madeAt = String(now())
         let clips = try zip(plans, input.ranges).enumerated().map { index, pair in
             let (plan, asked) = pair
@@ -29,5 +34,49 @@ extension StreamController {
         }
         journal(.splitDone, record, ["session_id": .string(input.sessionId), "indexes": .array(clips.map { .string($0.index) })])
         return clips
+    }
+
+    /// The clip with its first and last segment cut at the asked times (the archive writes the pieces beside them).
+    private func exactly(_ plan: ClipPlan, asked: TimeRange, root: String, baseName: String, record: StreamRecord) throws -> ClipPlan {
+        guard let first = plan.entries.first, let last = plan.entries.last else { return plan }
+        let start = max(asked.start, first.start)
+        let end = min(asked.end, last.end)
+        guard end > start else { return plan }
+        let margin = 0.001
+        var entries = plan.entries
+        /// The pieces of `entry` between `from` and `to` (timeline seconds), placed on the timeline, after a discontinuity.
+        func cut(_ entry: ClipEntry, from: Double, to: Double, name: String) throws -> [ClipEntry] {
+            let pieces = try backends.archive.cutSegment(root: root, segment: entry.uri, from: from - entry.start, to: to - entry.start, baseName: name)
+            return pieces.map { ClipEntry(uri: $0.uri, start: entry.start + $0.start, duration: $0.duration, discontinuity: true) }
+        }
+        if entries.count == 1 {
+            if start > first.start + margin || end < first.end - margin { entries = try cut(first, from: start, to: end, name: baseName + "_edge") }
+        } else {
+            if end < last.end - margin {
+                entries.removeLast()
+                entries += try cut(last, from: last.start, to: end, name: baseName + "_tail")
+            }
+            if start > first.start + margin {
+                let head = try cut(first, from: start, to: first.end, name: baseName + "_head")
+                entries.removeFirst()
+                // What followed the cut head is no longer the same file's continuation.
+                if !entries.isEmpty { entries[0].discontinuity = true }
+                entries.insert(contentsOf: head, at: 0)
+            }
+        }
+        var exact = plan
+        exact.entries = entries
+        exact.playlist = backends.splitter.playlist(entries, nominalSegmentLength: record.segmentLength)
+        exact.achieved = TimeRange(start: start, end: end)
+        exact.gaps = plan.gaps.compactMap { gap in
+            let clipped = TimeRange(start: max(gap.start, start), end: min(gap.end, end))
+            return clipped.end > clipped.start ? clipped : nil
+        }
+        exact.filled = plan.filled.compactMap { part in
+            let clipped = TimeRange(start: max(part.start, start), end: min(part.end, end))
+            return clipped.end > clipped.start ? clipped : nil
+        }
+        exact.exact = true
+        return exact
     }
 }

@@ -57,6 +57,8 @@ public struct SplitInput: Sendable, Equatable {
     public var sessionId: String
     public var ranges: [TimeRange]
     public var nameModifier: String?
+    /// Cut each clip's edges at the asked times (re-encoding only what lies between a cut and the nearest keyframe).
+    public var exact: Bool
 
     /// The most ranges one request may ask for.
     public static let maxRanges = 1000
@@ -87,7 +89,18 @@ public struct SplitInput: Sendable, Equatable {
         default:
             throw .badRequest("name_modifier must be a string of at most 50 characters without control characters, '/' or '\\'")
         }
+        switch members["exact"] {
+        case nil, .null?: exact = false
+        case .bool(let flag)?: exact = flag
+        default: throw .badRequest("exact must be true or false")
+        }
+        guard !exact || ranges.count <= SplitInput.maxExactRanges else {
+            throw .badRequest("an exact split takes at most \(SplitInput.maxExactRanges) ranges (each cuts two edges)")
+        }
     }
+
+    /// The most ranges one exact split may ask for: each runs the encoder on its edges.
+    public static let maxExactRanges = 20
 
     /// What may go into `index_<name_modifier>_<n>.m3u8`: any text the old deployment took,
     /// except what would leave the session folder or break a file name (at most 50 code

@@ -45,6 +45,13 @@ public final class MemoryArchiveStore: ArchiveStore {
         return segments + files.withLock { $0.removeValue(forKey: root)?.count ?? 0 }
     }
 
+    /// One piece per cut, named `<baseName>_0.ts`, kept as a file of the session.
+    public func cutSegment(root: String, segment: String, from: Double, to: Double, baseName: String) throws -> [ClipEntry] {
+        let name = baseName + "_0.ts"
+        files.withLock { $0[root, default: [:]][name] = "\(segment) [\(from), \(to))" }
+        return [ClipEntry(uri: name, start: from, duration: to - from)]
+    }
+
     public func playbackURL(root: String, fileName: String) -> String? {
         "https://archive.example/" + root.dropFirst(Self.base.count) + fileName
     }

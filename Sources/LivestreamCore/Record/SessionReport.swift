@@ -78,6 +78,7 @@ public struct ClipReport: Sendable, Equatable {
             "pipeline": plan?.pipeline.map { .int(Int64($0)) } ?? .null,
             "filled": plan.map { .array($0.filled.map(\.jsonValue)) } ?? .null,
             "gaps": plan.map { .array($0.gaps.map(\.jsonValue)) } ?? .null,
+            "exact": plan.map { .bool($0.exact) } ?? .null,
             "made_at": madeAt.map(JSONValue.string) ?? .null,
         ]
     }
@@ -99,7 +100,7 @@ public struct ClipReport: Sendable, Equatable {
         let pipeline: Int? = if case .int(let number)? = object["pipeline"] { Int(number) } else { nil }
         plan = ClipPlan(
             playlist: "", achieved: ClipReport.range(object["achieved"]), pipeline: pipeline,
-            filled: ClipReport.ranges(object["filled"]), gaps: ClipReport.ranges(object["gaps"]))
+            filled: ClipReport.ranges(object["filled"]), gaps: ClipReport.ranges(object["gaps"]), exact: object["exact"] == .bool(true))
     }
 
     private static func range(_ value: JSONValue?) -> TimeRange? {

@@ -12,6 +12,28 @@ public protocol ArchiveSplitter: Sendable {
 
     /// What the segments cover on the session's timeline, per pipeline, and where neither pipeline has anything.
     func coverage(segments: [ArchiveSegment], nominalSegmentLength: Int) -> SessionCoverage
+
+    /// A VOD playlist of the entries, in order (how an exact clip's playlist is written once its edges are cut).
+    func playlist(_ entries: [ClipEntry], nominalSegmentLength: Int) -> String
+}
+
+/// One file a clip's playlist lists, where it sits on the session's timeline.
+public struct ClipEntry: Sendable, Equatable {
+    /// The file name beside the playlist (a segment's, or a cut edge's).
+    public var uri: String
+    public var start: Double
+    public var duration: Double
+    /// The player must reset before it (another pipeline, a hole, a cut edge).
+    public var discontinuity: Bool
+
+    public init(uri: String, start: Double, duration: Double, discontinuity: Bool = false) {
+        self.uri = uri
+        self.start = start
+        self.duration = duration
+        self.discontinuity = discontinuity
+    }
+
+    public var end: Double { start + duration }
 }
 
 /// A half-open interval `[start, end)` in seconds on a session's timeline.
@@ -59,9 +81,17 @@ public struct ClipPlan: Sendable, Equatable {
     public var filled: [TimeRange]
     /// Parts inside `achieved` that neither pipeline has (the player skips them at a discontinuity).
     public var gaps: [TimeRange]
+    /// What the playlist lists.
+    public var entries: [ClipEntry]
+    /// The edges were cut at the asked times rather than at segment boundaries.
+    public var exact: Bool
 
-    public init(playlist: String, achieved: TimeRange?, pipeline: Int?, filled: [TimeRange] = [], gaps: [TimeRange] = []) {
+    public init(
+        playlist: String, achieved: TimeRange?, pipeline: Int?, filled: [TimeRange] = [], gaps: [TimeRange] = [], entries: [ClipEntry] = [], exact: Bool = false
+    ) {
         self.playlist = playlist
+        self.entries = entries
+        self.exact = exact
         self.achieved = achieved
         self.pipeline = pipeline
         self.filled = filled

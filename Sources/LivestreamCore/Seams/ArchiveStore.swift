@@ -40,6 +40,14 @@ public protocol ArchiveStore: Sendable {
 
     /// `GET /readyz`: throws when sessions could not be archived or split (folder unwritable, bucket unreachable).
     func checkReady() throws
+
+    /// Writes `[from, to)` (seconds into the segment) of one segment as new files beside it, starting and ending at
+    /// those instants: an exact clip's edge. The default answers 400 `exact_unsupported`.
+    /// - Parameters:
+    ///   - segment: the segment's file name (as `ArchiveSegment.name`).
+    ///   - baseName: what the new files' names start with, after the root's stem.
+    /// - Returns: the pieces in play order: file names beside the segment, `start` in seconds into the segment.
+    func cutSegment(root: String, segment: String, from: Double, to: Double, baseName: String) throws -> [ClipEntry]
 }
 
 /// A session's files as the archive lists them.
@@ -56,6 +64,10 @@ public struct SessionFiles: Sendable, Equatable {
 
 extension ArchiveStore {
     public func checkReady() throws {}
+
+    public func cutSegment(root: String, segment: String, from: Double, to: Double, baseName: String) throws -> [ClipEntry] {
+        throw ServiceError.badRequest("exact clips need an archive that can cut segments (archive.backend file)", code: "exact_unsupported")
+    }
 
     /// The session's segments, in any order.
     public func listSegments(root: String) throws -> [ArchiveSegment] {
