@@ -15,12 +15,14 @@ struct SegmentCutter {
     /// Writes `[from, to)` of `input` (seconds from its first packet) as files `<folder><baseName>_<n>.ts`.
     /// - Returns: the pieces in play order (file names; start in seconds into the segment).
     func cut(folder: String, input: String, from: Double, to: Double, baseName: String) throws -> [ClipEntry] {
-        let (origin, keyframes) = try probe(folder + input)
+        let (origin, keyframes, opensWithKeyframe) = try probe(folder + input)
         let from = max(0, from)
         guard to > from else { return [] }
         // Keyframes strictly inside the part: where copying may start, and the last one copying may run to.
         let inside = keyframes.filter { $0 > from + 0.0005 && $0 < to - 0.0005 }
-        let startsOnKeyframe = keyframes.contains { abs($0 - from) <= 0.0005 }
+        // Copying may start at `from` when a keyframe is there, or when no video comes before the segment's first
+        // picture, itself a keyframe (the archiver cuts at keyframes; audio may lead by a few packets).
+        let startsOnKeyframe = keyframes.contains { abs($0 - from) <= 0.0005 } || (opensWithKeyframe && from <= (keyframes.first ?? 0) + 0.0005)
         var parts: [(from: Double, to: Double, copy: Bool)] = []
         let copyFrom = startsOnKeyframe ? from : inside.first
         if let copyFrom {
@@ -35,13 +37,13 @@ struct SegmentCutter {
         }
         return try parts.enumerated().map { index, part in
             let name = baseName + "_\(index).ts"
-            try write(folder: folder, input: input, output: name, from: origin + part.from, length: part.to - part.from, copy: part.copy)
+            try write(folder: folder, input: input, output: name, from: part.from, length: part.to - part.from, copy: part.copy)
             return ClipEntry(uri: name, start: part.from, duration: part.to - part.from)
         }
     }
 
-    /// The first packet's time and the video keyframes' times relative to it.
-    private func probe(_ path: String) throws -> (origin: Double, keyframes: [Double]) {
+    /// The first packet's time, the video keyframes' times relative to it, and whether the first picture is a keyframe.
+    private func probe(_ path: String) throws -> (origin: Double, keyframes: [Double], opensWithKeyframe: Bool) {
         let text = try run(ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path])
         var times: [(Double, Bool)] = []
         for line in text.split(whereSeparator: \.isNewline) {
@@ -53,7 +55,8 @@ struct SegmentCutter {
         guard let origin = Double(start.trimmingCharacters(in: .whitespacesAndNewlines)) ?? times.map(\.0).min() else {
             throw ServiceError.internal("archive: ffprobe found no start time in \((path as NSString).lastPathComponent)")
         }
-        return (origin, times.filter(\.1).map { $0.0 - origin }.sorted())
+        let first = times.min { $0.0 < $1.0 }
+        return (origin, times.filter(\.1).map { $0.0 - origin }.sorted(), first?.1 ?? false)
     }
 
     private func duration(_ path: String, origin: Double) throws -> Double {
@@ -62,11 +65,21 @@ struct SegmentCutter {
     }
 
     /// One piece: copied (from a keyframe) or encoded again; written to a temporary name, then renamed.
+    /// `from` is seconds from the file's first packet, as ffmpeg's input `-ss` counts.
     private func write(folder: String, input: String, output: String, from: Double, length: Double, copy: Bool) throws {
         let temporary = folder + ".tmp-" + output
         let codecs = copy ? ["-c", "copy"] : ["-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac"]
-        _ = try run(ffmpeg, ["-nostdin", "-v", "error", "-y", "-ss", String(format: "%.6f", from), "-i", folder + input,
+        // Seeking on the output side: ffmpeg reads the (short) segment from its start and drops what comes before
+        // `from` (an input-side seek into an MPEG-TS segment lost the pictures of encoded pieces). A copy starts a hair
+        // early so the keyframe itself is never dropped by rounding.
+        let start = copy ? max(0, from - 0.0005) : from
+        _ = try run(ffmpeg, ["-nostdin", "-v", "error", "-y", "-i", folder + input, "-ss", String(format: "%.6f", start),
                              "-t", String(format: "%.6f", length), "-map", "0:v:0?", "-map", "0:a:0?"] + codecs + ["-f", "mpegts", temporary])
+        var written = stat()
+        guard stat(temporary, &written) == 0, written.st_size > 0 else {
+            unlink(temporary)
+            throw ServiceError.internal("archive: ffmpeg wrote nothing for \(output) (\(String(format: "%.3f", length)) s from \(String(format: "%.3f", from)) s of \(input))")
+        }
         guard rename(temporary, folder + output) == 0 else {
             let failure = ServiceError.fileOperation("archive: cannot write \(output)", errno: errno)
             unlink(temporary)
