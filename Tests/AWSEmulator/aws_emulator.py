@@ -51,6 +51,9 @@ STS
   * AssumeRoleWithWebIdentity is unsigned, as in AWS (it is how a pod without keys gets
     some); real STS knows the call by its host, moto's single server by the signature's
     scope, so an unsigned request naming that action is routed to moto's STS.
+DynamoDB
+  * Each request runs under one lock, as DynamoDB applies a write to an item atomically
+    (moto's threaded server let two `UpdateItem ADD` answer the same number; moto_atomic.py).
 Request shapes
   * MediaLive and MediaPackage request bodies are checked against botocore's models
     (`shape_check.py`) and answered 400 BadRequestException when they do not fit:
@@ -84,6 +87,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from moto_atomic import atomic_dynamodb  # noqa: E402
 from shape_check import ServiceShapes, xml_problems  # noqa: E402
 
 
@@ -390,7 +394,7 @@ class Emulator:
     CHECKED = ("medialive", "mediapackage")
 
     def __init__(self):
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = atomic_dynamodb(DomainDispatcherApplication(create_backend_app))
         self.shapes = {service: ServiceShapes(service) for service in self.CHECKED}
         self.distributions = Distributions()
         self.request_lock = threading.Lock()

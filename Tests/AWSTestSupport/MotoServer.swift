@@ -2,7 +2,8 @@ import AWSClient
 import Foundation
 import Logging
 
-/// `moto_server` (PyPI moto[server]) on 127.0.0.1 and a free port, stopped when released.
+/// `moto_server` (PyPI moto[server]) on 127.0.0.1 and a free port, stopped when released; run through
+/// `Tests/AWSEmulator/moto_atomic.py`, which gives DynamoDB requests the atomicity DynamoDB has.
 ///
 /// Signature checking is on: the first three calls are free (to make a user and its
 /// access key, see `makeAccessKey`), every later one must be signed correctly.
@@ -15,7 +16,8 @@ public final class MotoServer: @unchecked Sendable {
     public init(checkSignatures: Bool = true) throws {
         port = MotoServer.freePort()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("AWSEmulator/moto_atomic.py")
+        process.arguments = ["python3", fixture.path, "-H", "127.0.0.1", "-p", String(port)]
         var environment = ProcessInfo.processInfo.environment
         // The first three calls go unchecked (to make a user and its key); every later one must be signed correctly.
         if checkSignatures { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "3" }

@@ -3,12 +3,14 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import boto3
 import requests
 
 from stack import free_port
 
+ATOMIC_MOTO = Path(__file__).resolve().parents[1] / "AWSEmulator" / "moto_atomic.py"
 REGION = "us-east-1"
 TABLE = "MedialiveApiStorage"
 
@@ -25,7 +27,8 @@ class Moto:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
-        self.process = subprocess.Popen(["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+        # moto's server with DynamoDB's atomic writes (see the fixture's docstring).
+        self.process = subprocess.Popen(["python3", str(ATOMIC_MOTO), "-H", "127.0.0.1", "-p", str(self.port)],
                                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while True:
