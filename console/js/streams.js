@@ -1,0 +1,79 @@
+// The list of streams: state, live badges, thumbnails, a filter, and the form that creates one.
+import { api } from "./api.js";
+import { every, h, rate, showError, when } from "./dom.js";
+
+/** Badges of what each pipeline does now: publishing since when, at what rate, on air. */
+export function liveBadges(record) {
+  const pipelines = record.pipelines || [];
+  const publishing = pipelines.filter((p) => p.publishing);
+  if (!publishing.length) return [h("span", { class: "badge" }, record.started ? "waiting for an encoder" : "not live")];
+  return publishing.map((p) =>
+    h("span", { class: p.on_air ? "badge live" : "badge on", title: `publishing since ${when(p.publishing_since)}` },
+      `${p.on_air ? "LIVE" : "standby"} P${p.pipeline}`, p.input && p.input.bits_per_second ? ` ${rate(p.input.bits_per_second)}` : ""));
+}
+
+/** The picture of the pipeline viewers see, if the backend makes one. */
+export function thumbnailOf(record) {
+  const shown = (record.pipelines || []).find((p) => p.on_air && p.thumbnail_url) || (record.pipelines || []).find((p) => p.thumbnail_url);
+  return shown ? `${shown.thumbnail_url}?t=${Math.floor(Date.now() / 5000)}` : null;
+}
+
+export async function streamsView(view) {
+  const filter = h("input", { id: "filter", type: "search", placeholder: "Filter by name", "aria-label": "Filter streams by name" });
+  const rows = h("tbody");
+  let streams = [];
+
+  const render = () => {
+    const wanted = filter.value.trim().toLowerCase();
+    rows.replaceChildren(...streams
+      .filter((s) => !wanted || String(s.name).toLowerCase().includes(wanted))
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)))
+      .map((s) => {
+        const picture = thumbnailOf(s);
+        return h("tr", { "data-id": s.id },
+          h("td", { class: "thumb" }, picture ? h("img", { class: "thumb", src: picture, alt: `Picture of ${s.name}` }) : ""),
+          h("td", { class: "name" }, h("a", { href: `#/streams/${encodeURIComponent(s.id)}` }, s.name || "(no name)"),
+            h("div", { class: "muted" }, s.description || "")),
+          h("td", {}, h("span", { class: "badge" }, s.state)),
+          h("td", {}, liveBadges(s)));
+      }));
+  };
+  filter.addEventListener("input", render);
+
+  const name = h("input", { id: "new-name", required: true, maxlength: "256" });
+  const description = h("input", { id: "new-description", maxlength: "4096" });
+  const segmentLength = h("input", { id: "new-segment-length", type: "number", min: "1", step: "1", value: "300" });
+  const form = h("form", {
+    class: "row",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        const created = await api("POST", "/streams", {
+          name: name.value, description: description.value, segment_length: Number(segmentLength.value),
+        });
+        location.hash = `#/streams/${encodeURIComponent(created.id)}`;
+      } catch (error) {
+        showError(error);
+      }
+    },
+  },
+  h("label", { for: "new-name" }, "Name"), name,
+  h("label", { for: "new-description" }, "Description"), description,
+  h("label", { for: "new-segment-length" }, "Segment length (s)"), segmentLength,
+  h("button", { type: "submit" }, "Create stream"));
+
+  view.append(
+    h("h1", {}, "Streams"),
+    h("section", {}, h("h2", {}, "New stream"), form),
+    h("section", {}, h("div", { class: "row" }, filter),
+      h("table", {}, h("thead", {}, h("tr", {}, h("th", { class: "thumb" }, "Picture"), h("th", {}, "Name"), h("th", {}, "State"), h("th", {}, "Live"))), rows)));
+
+  return every(5000, async () => {
+    try {
+      streams = await api("GET", "/streams");
+      render();
+    } catch (error) {
+      showError(error);
+    }
+  });
+}
