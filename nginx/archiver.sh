@@ -2,9 +2,10 @@
 # The local pipeline's archiver, started by nginx-rtmp's exec_push for each accepted publisher:
 #   archiver.sh HOOK_URL RTMP_PORT APP PUBLIC_NAME LOG_FILE TOKEN_FILE
 # Asks livestreamd where this session's segments go (folder, name prefix, first
-# counter, segment length), then becomes ffmpeg cutting MPEG-TS segments and a
+# counter, segment length, thumbnail), then runs ffmpeg cutting MPEG-TS segments and a
 # CSV list of their real lengths, and reports each finished segment to livestreamd
-# (counted on the stream record). nginx starts it with an empty environment and
+# (counted on the stream record). Beside it, every 5 s, one picture of the stream
+# becomes the pipeline's thumbnail (a failure there never touches the archive). nginx starts it with an empty environment and
 # umask 0, and restarts it 5 s after it dies (the counter continues, nothing is
 # overwritten).
 PATH=/usr/local/bin:/usr/bin:/bin
@@ -26,6 +27,7 @@ dir=$(printf '%s\n' "$answer" | sed -n 1p)
 prefix=$(printf '%s\n' "$answer" | sed -n 2p)
 start=$(printf '%s\n' "$answer" | sed -n 3p)
 length=$(printf '%s\n' "$answer" | sed -n 4p)
+thumbnail=$(printf '%s\n' "$answer" | sed -n 5p)
 [ -d "$dir" ] || { failed "the session folder $dir does not exist"; exit 1; }
 [ -w "$dir" ] || { failed "cannot write the session folder $dir (user $(id -un))"; exit 1; }
 echo "archiver: $name: segments $prefix from $start into $dir" >&2
@@ -45,12 +47,24 @@ tail -n +1 -F --pid="$child" "$dir/$prefix.$start.csv" 2>/dev/null | while IFS=,
         --data-urlencode "token@$token_file" "${hook%/archive}/archive_segment" >/dev/null 2>&1
 done &
 reporter=$!
+# The thumbnail: one frame from the next keyframe, scaled to 320 wide, renamed into place.
+thumbnailer=
+if [ -n "$thumbnail" ]; then
+    while kill -0 "$child" 2>/dev/null; do
+        ffmpeg -nostdin -hide_banner -loglevel quiet -y -rw_timeout 10000000 -i "rtmp://127.0.0.1:$port/$app/$name" \
+            -frames:v 1 -vf scale=320:-2 -c:v mjpeg -f image2 -update 1 "$thumbnail.tmp" </dev/null 2>/dev/null \
+            && mv -f "$thumbnail.tmp" "$thumbnail"
+        sleep 5
+    done &
+    thumbnailer=$!
+fi
 trap 'kill -TERM "$child" 2>/dev/null' TERM INT
 wait "$child"
 status=$?
 # wait returns early when a trapped signal arrives: wait for ffmpeg to finish its last segment.
 while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done
 wait "$reporter" 2>/dev/null
+[ -z "$thumbnailer" ] || kill "$thumbnailer" 2>/dev/null
 cat "$errors" >&2
 # 255: ffmpeg stopped by TERM (the publisher left or nginx stopped it), which is no failure.
 if [ "$status" -ne 0 ] && [ "$status" -ne 255 ] && [ "$status" -lt 128 ]; then

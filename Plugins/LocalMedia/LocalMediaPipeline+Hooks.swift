@@ -145,8 +145,9 @@ extension LocalMediaPipeline {
 
     /// The archiver's question: where does this public stream's segments go?
     ///
-    /// Answers four lines: session folder, file name prefix (`[<stem>]_<pipeline>-<session start>`),
-    /// first counter and segment length. The counter is the wall-clock slot of the session
+    /// Answers five lines: session folder, file name prefix (`[<stem>]_<pipeline>-<session start>`),
+    /// first counter, segment length, and where to keep the pipeline's thumbnail (in the stream's
+    /// live folder; empty without `media.local.hls_directory`). The counter is the wall-clock slot of the session
     /// (`elapsed / segment_length + 1`), so a pipeline that starts or restarts late numbers
     /// its segments where they belong in time and the splitter lines both pipelines up to
     /// within a segment; it never falls back behind segments already there (no overwrite).
@@ -165,7 +166,8 @@ extension LocalMediaPipeline {
         let slot = Int(max(0, wallClock() - sessionStart) / Double(max(1, record.segmentLength))) + 1
         let next = max(continued, slot)
         logger.info("archiver started", metadata: ["stream": "\(streamId)", "pipeline": "\(pipeline)", "first_segment": "\(next)"])
-        return InternalResponse(status: 200, body: "\(target.folder)\n\(target.prefix)\n\(next)\n\(record.segmentLength)\n")
+        let thumbnail = settings.hlsDirectory.map { "\($0)/\(streamId)/\(Self.thumbnailName(pipeline))" } ?? ""
+        return InternalResponse(status: 200, body: "\(target.folder)\n\(target.prefix)\n\(next)\n\(record.segmentLength)\n\(thumbnail)\n")
     }
 
     /// The archiver finished a segment (`file`, its name in the session folder): counted on the record.

@@ -166,10 +166,14 @@ public struct LocalMediaPipeline: MediaPipeline {
                 let client = publishers.clients[pipeline]
                 return PipelineStatus(
                     pipeline: pipeline, publishing: client != nil, publishingSince: client == nil ? nil : publishers.since[pipeline],
-                    onAir: onAir == pipeline, input: client.flatMap { figures[$0] }, liveURL: record.viewerEndpoint)
+                    onAir: onAir == pipeline, input: client.flatMap { figures[$0] }, liveURL: record.viewerEndpoint,
+                    thumbnailURL: client != nil && settings.hlsDirectory != nil ? "\(settings.hlsURL)/\(record.id)/\(Self.thumbnailName(pipeline))" : nil)
             })
         })
     }
+
+    /// The picture the archiver refreshes in the stream's live folder while a pipeline publishes.
+    static func thumbnailName(_ pipeline: Int) -> String { "thumbnail\(pipeline).jpg" }
 
     public var internalEndpoints: [InternalEndpoint] {
         let hooks: [(String, @Sendable (InternalRequest) throws -> InternalResponse)] = [

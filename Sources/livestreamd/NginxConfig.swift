@@ -298,6 +298,7 @@ enum NginxConfig {
         types {
             application/vnd.apple.mpegurl m3u8;
             video/mp2t ts;
+            image/jpeg jpg;
         }
         add_header Cache-Control no-cache;
         add_header Access-Control-Allow-Origin *;

@@ -16,6 +16,17 @@ def pipeline(stack, sid, number):
     return next(p for p in record["pipelines"] if p["pipeline"] == number)
 
 
+def jpeg_size(data):
+    """(width, height) from a JPEG's start-of-frame marker."""
+    at = 2
+    while at + 9 < len(data):
+        marker, length = data[at + 1], int.from_bytes(data[at + 2:at + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(data[at + 7:at + 9], "big"), int.from_bytes(data[at + 5:at + 7], "big")
+        at += 2 + length
+    return None
+
+
 def test_status_follows_a_publisher_through_nginx_rtmp(tmp_path_factory):
     stack = start_stack(tmp_path_factory)
     publisher = None
@@ -44,10 +55,19 @@ def test_status_follows_a_publisher_through_nginx_rtmp(tmp_path_factory):
         assert listed["pipelines"][0]["publishing"] is True and listed["pipelines"][0]["input"] is not None
         assert record["rtmp1"].rsplit("/", 1)[1] not in str(listed["pipelines"])
 
+        # A thumbnail of the primary's input: a JPEG of the pattern's size class (320 wide), refreshed while it publishes.
+        assert on["thumbnail_url"] == f"{stack.base}/hls/{sid}/thumbnail1.jpg" and backup["thumbnail_url"] is None
+        first = eventually(lambda: (lambda r: r if r.status_code == 200 else None)(requests.get(on["thumbnail_url"])),
+                           timeout=20, what="the first thumbnail")
+        assert first.headers["Content-Type"] == "image/jpeg" and first.content[:3] == b"\xff\xd8\xff" and len(first.content) > 1000
+        assert jpeg_size(first.content) == (320, 240)
+        eventually(lambda: requests.get(on["thumbnail_url"]).headers.get("Last-Modified") != first.headers["Last-Modified"],
+                   timeout=15, interval=0.5, what="a newer thumbnail")
+
         publisher.terminate()
         publisher.wait(timeout=10)
         off = eventually(lambda: (lambda p: p if p["publishing"] is False else None)(pipeline(stack, sid, 1)), timeout=20, what="the disconnect")
-        assert (off["on_air"], off["input"], off["publishing_since"]) == (False, None, None)
+        assert (off["on_air"], off["input"], off["publishing_since"], off["thumbnail_url"]) == (False, None, None, None)
     finally:
         if publisher and publisher.poll() is None:
             publisher.kill()

@@ -12,7 +12,7 @@ struct StreamRecordTests {
         let rendered = try JSONValue.parse(record.apiJSON)
         #expect(rendered.objectValue?["pipelines"] == .array([[
             "pipeline": 1, "publishing": true, "publishing_since": .null, "on_air": .null,
-            "input": ["bits_per_second": 5, "frame_rate": 25.0, "width": 2, "height": 1], "live_url": "u", "alerts": [], "encoder_state": .null,
+            "input": ["bits_per_second": 5, "frame_rate": 25.0, "width": 2, "height": 1], "live_url": "u", "alerts": [], "encoder_state": .null, "thumbnail_url": .null,
         ]]))
         // A client cannot set it.
         let read = try StreamRecord(apiObject: ["id": .string(Self.id), "pipelines": "mine"], version: 1)

@@ -21,7 +21,8 @@ struct LiveStatusTests {
         let clock = clock
         let asked = asked
         return LocalMediaPipeline(
-            settings: .init(rtmpURL: "rtmp://127.0.0.1:1935/", ingestApp: "live", hlsURL: "http://h/hls/", controlURL: "http://127.0.0.1:9/control"),
+            settings: .init(
+                rtmpURL: "rtmp://127.0.0.1:1935/", ingestApp: "live", hlsURL: "http://h/hls/", controlURL: "http://127.0.0.1:9/control", hlsDirectory: "/srv/hls"),
             store: store, archive: MemoryArchiveStore(), logger: Logger(label: "test"), stopConfirmation: .zero, clock: { clock.now },
             wallClock: { clock.epochSeconds }, nginxPublishers: { [] },
             inputFigures: {
@@ -47,7 +48,7 @@ struct LiveStatusTests {
         // Nobody publishes: nginx is not asked.
         let idle = try status(media, id)
         #expect(idle.map(\.publishing) == [false, false] && idle.map(\.onAir) == [false, false] && idle.allSatisfy { $0.input == nil })
-        #expect(idle.allSatisfy { $0.liveURL == "http://h/hls/\(id)/index.m3u8" })
+        #expect(idle.allSatisfy { $0.liveURL == "http://h/hls/\(id)/index.m3u8" && $0.thumbnailURL == nil })
         #expect(asked.count == 0)
 
         let endpoint = try #require(media.internalEndpoints.first { $0.path == "rtmp/publish" })
@@ -57,9 +58,10 @@ struct LiveStatusTests {
         let both = try status(media, id)
         #expect(both[0] == PipelineStatus(
             pipeline: 1, publishing: true, publishingSince: "1732500000", onAir: true, input: InputFigures(bitsPerSecond: 800_000, frameRate: 25, width: 320, height: 240),
-            liveURL: "http://h/hls/\(id)/index.m3u8"))
+            liveURL: "http://h/hls/\(id)/index.m3u8", thumbnailURL: "http://h/hls/\(id)/thumbnail1.jpg"))
         // The backup publishes (since it was accepted) but is not on air while the primary is; nginx has no figures for it yet.
         #expect(both[1].publishing == true && both[1].publishingSince == "1732500005" && both[1].onAir == false && both[1].input == nil)
+        #expect(both[1].thumbnailURL == "http://h/hls/\(id)/thumbnail2.jpg")
 
         // The viewers' failover shows the backup.
         _ = try store.update(id: id) { $0.mediaState[LocalMediaPipeline.viewersFollowBackup] = .bool(true) }

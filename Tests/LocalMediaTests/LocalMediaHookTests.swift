@@ -185,18 +185,18 @@ struct LocalMediaHookTests {
         let root = record.archivesPath["s"]!
         // The backup's archiver starts 10 s into the session (4-s segments): slot 3, [8, 12).
         clock.advance(.seconds(10))
-        #expect(try call("rtmp/archive", ["name": record.id + "-backup"]).body == "/tmp/archive/x/\n_2-20241125T020000\n3\n4\n")
+        #expect(try call("rtmp/archive", ["name": record.id + "-backup"]).body == "/tmp/archive/x/\n_2-20241125T020000\n3\n4\n\n")
         // A restart never goes back behind what is there.
         archive.addSegments([ArchiveSegment(fileName: "_1-20241125T020000.000009.ts")!], root: root)
-        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/x/\n_1-20241125T020000\n10\n4\n")
+        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/x/\n_1-20241125T020000\n10\n4\n\n")
     }
 
     @Test func archiveTargetContinuesTheCounter() throws {
         let record = try stream(started: true)
         let root = record.archivesPath["s"]!
-        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/x/\n_1-20241125T020000\n1\n4\n")
+        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/x/\n_1-20241125T020000\n1\n4\n\n")
         archive.addSegments([ArchiveSegment(fileName: "_2-20241125T020000.000005.ts")!], root: root)
-        #expect(try call("rtmp/archive", ["name": record.id + "-backup"]).body == "/tmp/archive/x/\n_2-20241125T020000\n6\n4\n")
+        #expect(try call("rtmp/archive", ["name": record.id + "-backup"]).body == "/tmp/archive/x/\n_2-20241125T020000\n6\n4\n\n")
         #expect(try call("rtmp/archive", ["name": "nobody"]).status == 404)
         let stopped = try stream(started: false)
         #expect(try call("rtmp/archive", ["name": stopped.id]).status == 409)
@@ -206,7 +206,7 @@ struct LocalMediaHookTests {
         // A client's path without a trailing slash (`ev/noslash`): files are ev/noslash_1-..., as the old deployment named them.
         var record = try stream(started: true)
         record = try #require(try store.update(id: record.id) { $0.archivesPath = ["s": "file:///tmp/archive/ev/noslash"] })
-        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/ev/\nnoslash_1-20241125T020000\n1\n4\n")
+        #expect(try call("rtmp/archive", ["name": record.id]).body == "/tmp/archive/ev/\nnoslash_1-20241125T020000\n1\n4\n\n")
         #expect(try call("rtmp/archive_segment", ["name": record.id, "file": "noslash_1-20241125T020000.000001.ts"]).status == 200)
         #expect(try call("rtmp/archive_segment", ["name": record.id, "file": "_1-20241125T020000.000002.ts"]).status == 409)
         #expect(try store.get(id: record.id)?.archiveSegments == 1)

@@ -17,12 +17,15 @@ public struct PipelineStatus: Sendable, Hashable {
     public var alerts: [String]
     /// The encoder's state for this pipeline where the backend has one (MediaLive: its channel's, `IDLE`, `STARTING`, `RUNNING`, ...).
     public var encoderState: String?
+    /// A recent picture of this pipeline's input (JPEG), while it publishes and the backend makes them.
+    public var thumbnailURL: String?
 
     public init(
         pipeline: Int, publishing: Bool? = nil, publishingSince: String? = nil, onAir: Bool? = nil, input: InputFigures? = nil, liveURL: String? = nil,
-        alerts: [String] = [], encoderState: String? = nil
+        alerts: [String] = [], encoderState: String? = nil, thumbnailURL: String? = nil
     ) {
         self.encoderState = encoderState
+        self.thumbnailURL = thumbnailURL
         self.pipeline = pipeline
         self.publishing = publishing
         self.publishingSince = publishingSince
@@ -38,7 +41,7 @@ public struct PipelineStatus: Sendable, Hashable {
             "pipeline": .int(Int64(pipeline)), "publishing": publishing.map(JSONValue.bool) ?? .null,
             "publishing_since": publishingSince.map(JSONValue.string) ?? .null, "on_air": onAir.map(JSONValue.bool) ?? .null,
             "input": input?.apiObject ?? .null, "live_url": liveURL.map(JSONValue.string) ?? .null, "alerts": .array(alerts.map(JSONValue.string)),
-            "encoder_state": encoderState.map(JSONValue.string) ?? .null,
+            "encoder_state": encoderState.map(JSONValue.string) ?? .null, "thumbnail_url": thumbnailURL.map(JSONValue.string) ?? .null,
         ]
     }
 }
