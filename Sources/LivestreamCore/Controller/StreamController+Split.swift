@@ -67,15 +67,10 @@ extension StreamController {
         var exact = plan
         exact.entries = entries
         exact.playlist = backends.splitter.playlist(entries, nominalSegmentLength: record.segmentLength)
-        exact.achieved = TimeRange(start: start, end: end)
-        exact.gaps = plan.gaps.compactMap { gap in
-            let clipped = TimeRange(start: max(gap.start, start), end: min(gap.end, end))
-            return clipped.end > clipped.start ? clipped : nil
-        }
-        exact.filled = plan.filled.compactMap { part in
-            let clipped = TimeRange(start: max(part.start, start), end: min(part.end, end))
-            return clipped.end > clipped.start ? clipped : nil
-        }
+        let achieved = TimeRange(start: start, end: end)
+        exact.achieved = achieved
+        exact.gaps = plan.gaps.compactMap { $0.clipped(to: achieved) }
+        exact.filled = plan.filled.compactMap { $0.clipped(to: achieved) }
         exact.exact = true
         return exact
     }

@@ -48,6 +48,12 @@ public struct TimeRange: Sendable, Equatable {
 
     public var length: Double { end - start }
 
+    /// The part inside `bounds`; nil when none is.
+    public func clipped(to bounds: TimeRange) -> TimeRange? {
+        let part = TimeRange(start: max(start, bounds.start), end: min(end, bounds.end))
+        return part.end > part.start ? part : nil
+    }
+
     /// `{"start", "end"}`, in milliseconds' precision.
     public var jsonValue: JSONValue {
         ["start": .double(TimeRange.rounded(start)), "end": .double(TimeRange.rounded(end))]
