@@ -32,7 +32,7 @@ function clipView(clip) {
 
 function sessionView(streamId, session, picks, refresh) {
   const total = Math.max(session.archive.seconds, 1);
-  const pick = picks.get(session.session_id) || { start: "", end: "" };
+  const pick = picks.get(session.session_id) || { start: "", end: "", answer: "" };
   picks.set(session.session_id, pick);
   const startInput = h("input", { type: "number", min: "0", step: "0.1", value: String(pick.start), id: `start-${session.session_id}` });
   const endInput = h("input", { type: "number", min: "0", step: "0.1", value: String(pick.end), id: `end-${session.session_id}` });
@@ -66,7 +66,7 @@ function sessionView(streamId, session, picks, refresh) {
     showPick();
   });
 
-  const answer = h("p", { class: "muted", "aria-live": "polite" });
+  const answer = h("p", { class: "muted answer", "aria-live": "polite" }, pick.answer);
   const split = h("form", {
     class: "row",
     onsubmit: async (event) => {
@@ -77,7 +77,9 @@ function sessionView(streamId, session, picks, refresh) {
           timestamp_list: [{ start: Number(startInput.value), end: Number(endInput.value) }],
         });
         const clip = result.clips[0];
-        answer.textContent = `Asked ${rangeText(clip.asked)}, achieved ${rangeText(clip.achieved)}.`;
+        // Kept with the picks: the refresh below draws the session again.
+        pick.answer = `Asked ${rangeText(clip.asked)}, achieved ${rangeText(clip.achieved)}.`;
+        answer.textContent = pick.answer;
         await refresh();
       } catch (error) {
         showError(error);

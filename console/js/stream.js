@@ -88,9 +88,22 @@ export async function streamView(view, id) {
         ? h("button", { type: "button", onclick: () => act("DELETE", "/live") }, "CDN off")
         : h("button", { type: "button", onclick: () => act("POST", "/live") }, "CDN on"),
       h("button", { type: "button", class: "danger", onclick: () => act("DELETE", "", `Delete the stream "${record.name}"? Its channel and keys go; its archive stays.`) }, "Delete stream"));
-    if (record.started && !player) {
-      player = h("video", { id: "player", controls: true, muted: true, autoplay: true, playsinline: true, "aria-label": "Live player", src: record.viewer_endpoint });
+    const publishing = (record.pipelines || []).some((p) => p.publishing);
+    if (record.started && publishing && !player) {
+      // Made once an encoder publishes (before, the playlist is missing); a load error is retried, as a live playlist appears late.
+      player = h("video", { id: "player", controls: true, muted: true, autoplay: true, playsinline: true, "aria-label": "Live player" });
+      player.addEventListener("error", () => {
+        const failed = player;
+        setTimeout(() => {
+          if (failed === player) {
+            failed.src = record.viewer_endpoint;
+            failed.play().catch(() => {});
+          }
+        }, 2000);
+      });
+      player.src = record.viewer_endpoint;
       playerBox.replaceChildren(player);
+      player.play().catch(() => {});
     } else if (!record.started && player) {
       player.pause();
       player = null;
