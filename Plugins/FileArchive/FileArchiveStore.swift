@@ -145,16 +145,15 @@ public struct FileArchiveStore: ArchiveStore {
     }
 
     public func playbackURL(root: String, fileName: String) -> String? {
-        guard let (folder, stem) = try? self.folder(of: root) else { return nil }
-        let relative = String(folder.dropFirst(directory.count + 1)) + stem + fileName
+        guard let relative = try? fileKey(root: root, fileName: fileName) else { return nil }
         return url + "/" + (relative.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? relative)
     }
 
     public func writeFile(root: String, fileName: String, contents: String) throws -> String {
         let (folder, stem) = try self.folder(of: root)
         try ArchivePath.checkFileName(fileName)
-        let fileName = stem + fileName
-        let temporary = folder + ".tmp-" + fileName
+        let name = stem + fileName
+        let temporary = folder + ".tmp-" + name
         let bytes = Array(contents.utf8)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o664)
         var written = 0
@@ -166,12 +165,12 @@ public struct FileArchiveStore: ArchiveStore {
         }
         let code = errno
         if fd >= 0 { close(fd) }
-        guard fd >= 0, written == bytes.count, rename(temporary, folder + fileName) == 0 else {
-            let failure = ServiceError.fileOperation("archive: cannot write \(fileName)", errno: fd >= 0 && written == bytes.count ? errno : code)
+        guard fd >= 0, written == bytes.count, rename(temporary, folder + name) == 0 else {
+            let failure = ServiceError.fileOperation("archive: cannot write \(name)", errno: fd >= 0 && written == bytes.count ? errno : code)
             unlink(temporary)
             throw failure
         }
-        return String(folder.dropFirst(directory.count + 1)) + fileName
+        return try fileKey(root: root, fileName: fileName)
     }
 
     public func fileKey(root: String, fileName: String) throws -> String {

@@ -15,20 +15,21 @@ struct SegmentCutter {
     /// Writes `[from, to)` of `input` (seconds from its first packet) as files `<folder><baseName>_<n>.ts`.
     /// - Returns: the pieces in play order (file names; start in seconds into the segment).
     func cut(folder: String, input: String, from: Double, to: Double, baseName: String) throws -> [ClipEntry] {
-        let (origin, keyframes, opensWithKeyframe) = try probe(folder + input)
+        let probed = try probe(folder + input)
+        let keyframes = probed.keyframes
         let from = max(0, from)
         guard to > from else { return [] }
         // Keyframes strictly inside the part: where copying may start, and the last one copying may run to.
         let inside = keyframes.filter { $0 > from + 0.0005 && $0 < to - 0.0005 }
         // Copying may start at `from` when a keyframe is there, or when no video comes before the segment's first
         // picture, itself a keyframe (the archiver cuts at keyframes; audio may lead by a few packets).
-        let startsOnKeyframe = keyframes.contains { abs($0 - from) <= 0.0005 } || (opensWithKeyframe && from <= (keyframes.first ?? 0) + 0.0005)
+        let startsOnKeyframe = keyframes.contains { abs($0 - from) <= 0.0005 } || (probed.opensWithKeyframe && from <= (keyframes.first ?? 0) + 0.0005)
         var parts: [(from: Double, to: Double, copy: Bool)] = []
         let copyFrom = startsOnKeyframe ? from : inside.first
         if let copyFrom {
             if copyFrom > from { parts.append((from, copyFrom, false)) }
             // Copying may end at the part's end only when that is the segment's end; else at the last keyframe.
-            let endsSegment = try duration(folder + input, origin: origin) <= to + 0.0005
+            let endsSegment = probed.duration <= to + 0.0005
             let copyTo = endsSegment ? to : (inside.last.map { max($0, copyFrom) } ?? copyFrom)
             if copyTo > copyFrom { parts.append((copyFrom, copyTo, true)) }
             if copyTo < to { parts.append((copyTo, to, false)) }
@@ -42,26 +43,24 @@ struct SegmentCutter {
         }
     }
 
-    /// The first packet's time, the video keyframes' times relative to it, and whether the first picture is a keyframe.
-    private func probe(_ path: String) throws -> (origin: Double, keyframes: [Double], opensWithKeyframe: Bool) {
-        let text = try run(ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path])
-        var times: [(Double, Bool)] = []
-        for line in text.split(whereSeparator: \.isNewline) {
-            let fields = line.split(separator: ",")
-            guard fields.count >= 2, let time = Double(fields[0]) else { continue }
-            times.append((time, fields[1].contains("K")))
+    /// What one ffprobe run tells of a segment: its length (infinite when unknown), the video keyframes' times
+    /// from its first packet, and whether its first picture is a keyframe.
+    private func probe(_ path: String) throws -> (duration: Double, keyframes: [Double], opensWithKeyframe: Bool) {
+        let text = try run(ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags:format=start_time,duration", "-of", "json", path])
+        let document = (try? JSONValue.parse(Array(text.utf8)))?.objectValue ?? [:]
+        let format = document["format"]?.objectValue ?? [:]
+        let packets: [(time: Double, key: Bool)] = (document["packets"]?.arrayValue ?? []).compactMap { packet in
+            guard let fields = packet.objectValue, let time = fields["pts_time"]?.stringValue.flatMap(Double.init) else { return nil }
+            return (time, fields["flags"]?.stringValue?.contains("K") ?? false)
         }
-        let start = try run(ffprobe, ["-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0", path])
-        guard let origin = Double(start.trimmingCharacters(in: .whitespacesAndNewlines)) ?? times.map(\.0).min() else {
+        guard let origin = format["start_time"]?.stringValue.flatMap(Double.init) ?? packets.map(\.time).min() else {
             throw ServiceError.internal("archive: ffprobe found no start time in \((path as NSString).lastPathComponent)")
         }
-        let first = times.min { $0.0 < $1.0 }
-        return (origin, times.filter(\.1).map { $0.0 - origin }.sorted(), first?.1 ?? false)
-    }
-
-    private func duration(_ path: String, origin: Double) throws -> Double {
-        let text = try run(ffprobe, ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path])
-        return Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .infinity
+        let first = packets.min { $0.time < $1.time }
+        return (
+            format["duration"]?.stringValue.flatMap(Double.init) ?? .infinity, packets.filter(\.key).map { $0.time - origin }.sorted(),
+            first?.key ?? false
+        )
     }
 
     /// One piece: copied (from a keyframe) or encoded again; written to a temporary name, then renamed.

@@ -2,7 +2,6 @@ import AWSClient
 import Foundation
 import LivestreamCore
 import Logging
-import Synchronization
 
 /// Delivers the event journal to the webhook receiver, one event at a time in the journal's
 /// order (so in order per stream), at least once.
@@ -21,8 +20,6 @@ public final class WebhookDelivery: MaintenanceWork {
     private let logger: Logger
     private let now: @Sendable () -> Int64
     private let processId = Identifier.make()
-    /// The last state this process read or wrote, for `GET /webhooks` between rounds.
-    private let lastSeen = Mutex<DeliveryState?>(nil)
     public let wakeup = MaintenanceWakeup()
 
     static let claim: Int64 = 30_000
@@ -172,7 +169,6 @@ public final class WebhookDelivery: MaintenanceWork {
             guard let state = DeliveryState(jsonValue: stored.value) else {
                 throw ServiceError.internal("the webhook cursor \(settings.cursorName) is unreadable")
             }
-            lastSeen.withLock { $0 = state }
             return (state, stored.version)
         }
         let state = DeliveryState(after: try journal.latestSequence())
@@ -185,13 +181,12 @@ public final class WebhookDelivery: MaintenanceWork {
     private func store(_ state: DeliveryState, _ version: inout Int?) throws -> Bool {
         guard try journal.storeCursor(settings.cursorName, value: state.jsonValue, replacing: version) else { return false }
         version = (version ?? 0) + 1
-        lastSeen.withLock { $0 = state }
         return true
     }
 
     /// `GET /webhooks`: the receiver's delivery as stored, and how many events wait.
     public func status() throws -> JSONValue {
-        let state = try journal.cursor(settings.cursorName).flatMap { DeliveryState(jsonValue: $0.value) } ?? lastSeen.withLock { $0 }
+        let state = try journal.cursor(settings.cursorName).flatMap { DeliveryState(jsonValue: $0.value) }
         let waiting = try state.map { try backlog(after: $0.after) }
         func time(_ ms: Int64?) -> JSONValue { ms.map(JSONValue.int) ?? .null }
         return [

@@ -27,10 +27,11 @@ extension StreamController {
             let (plan, asked) = pair
             let name = "index_\(modifier)_\(index)"
             // The note first: a playlist is only listed as a clip once it exists, and then its note does too.
-            let clip = ClipReport(index: "", url: nil, asked: asked, plan: plan, madeAt: madeAt)
+            var clip = ClipReport(index: "", url: nil, asked: asked, plan: plan, madeAt: madeAt)
             _ = try backends.archive.writeFile(root: root, fileName: name + ".json", contents: String(decoding: clip.note.serialized(), as: UTF8.self))
-            let key = try backends.archive.writeFile(root: root, fileName: name + ".m3u8", contents: plan.playlist)
-            return ClipReport(index: key, url: backends.archive.playbackURL(root: root, fileName: name + ".m3u8"), asked: asked, plan: plan, madeAt: madeAt)
+            clip.index = try backends.archive.writeFile(root: root, fileName: name + ".m3u8", contents: plan.playlist)
+            clip.url = backends.archive.playbackURL(root: root, fileName: name + ".m3u8")
+            return clip
         }
         journal(.splitDone, record, ["session_id": .string(input.sessionId), "indexes": .array(clips.map { .string($0.index) })])
         return clips
