@@ -5,7 +5,8 @@
 # Settings come from the environment (defaults = `make run`):
 #   HTTP_PORT=8080 INTERNAL_PORT=8081 RTMP_PORT=1935 RTMP_LISTEN=127.0.0.1:$RTMP_PORT
 #   SOCKET=RUNDIR/livestreamd.sock HLS_DIR=RUNDIR/hls ARCHIVE_DIR=var/archive
-#   INGEST_APP=live API_PREFIX=""
+#   INGEST_APP=live API_PREFIX="" HLS_URL=http://127.0.0.1:$HTTP_PORT/hls ARCHIVE_URL=.../archive
+#   (the live and archive URLs go into the console's security policy)
 #   INTERNAL_TOKEN: the secret of nginx <-> livestreamd calls (media.local.internal_token);
 #     unset = the one in RUNDIR/internal.token, made on first use
 set -eu
@@ -45,6 +46,8 @@ LIVESTREAM_MEDIA_LOCAL_STAT_URL=http://127.0.0.1:$INTERNAL_PORT/stat \
 LIVESTREAM_MEDIA_LOCAL_RTMP_LISTEN=$RTMP_LISTEN \
 LIVESTREAM_MEDIA_LOCAL_INGEST_APP=$INGEST_APP \
 LIVESTREAM_MEDIA_LOCAL_HLS_DIRECTORY=$HLS_DIR \
+LIVESTREAM_MEDIA_LOCAL_HLS_URL=${HLS_URL:-http://127.0.0.1:$HTTP_PORT/hls} \
+LIVESTREAM_ARCHIVE_FILE_URL=${ARCHIVE_URL:-http://127.0.0.1:$HTTP_PORT/archive} \
 LIVESTREAM_ARCHIVE_FILE_DIRECTORY=$ARCHIVE_DIR \
 LIVESTREAM_MEDIA_LOCAL_INTERNAL_TOKEN_FILE=$TOKEN_FILE \
 LIVESTREAM_MEDIA_LOCAL_ARCHIVER=$here/archiver.sh \

@@ -42,6 +42,11 @@ install -D -m 0644 packaging/livestreamd.1 "$DESTDIR$PREFIX/share/man/man1/lives
 mkdir -p "$DESTDIR$PREFIX/share/livestreamd"
 render packaging/livestreamd.json.in | sed -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" > "$DESTDIR$PREFIX/share/livestreamd/livestreamd.json.in"
 chmod 0644 "$DESTDIR$PREFIX/share/livestreamd/livestreamd.json.in"
+# The operator's console: static files nginx serves (nginx-config finds them here).
+rm -rf "$DESTDIR$PREFIX/share/livestreamd/console"
+mkdir -p "$DESTDIR$PREFIX/share/livestreamd/console/js"
+install -m 0644 console/index.html console/console.css "$DESTDIR$PREFIX/share/livestreamd/console/"
+install -m 0644 console/js/*.js "$DESTDIR$PREFIX/share/livestreamd/console/js/"
 [ "${HOST_FILES:-yes}" = no ] && exit 0
 
 # Installing on this host as root: the user and group now (what the package's postinst does), so

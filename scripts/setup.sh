@@ -3,8 +3,8 @@
 set -eu
 # libcurl4-openssl-dev: the static release build (make install) links libcurl itself.
 packages="libfcgi-dev libcurl4-openssl-dev nginx libnginx-mod-rtmp ffmpeg spawn-fcgi curl"
-# systemd: systemd-analyze checks the installed units.
-[ "${1:-}" = "--test" ] && packages="$packages wrk strace systemd"
+# systemd: systemd-analyze checks the installed units; chromium: the console's browser tests (Playwright drives it).
+[ "${1:-}" = "--test" ] && packages="$packages wrk strace systemd chromium"
 missing=""
 for package in $packages; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

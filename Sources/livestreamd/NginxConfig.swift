@@ -10,13 +10,14 @@ import LocalMedia
 ///   HLS, archiver); a comment only when `media.backend` is not `local`.
 /// - `livestreamd-http.conf`, inside `http {}`: the FastCGI upstream and, for `local`, the
 ///   loopback internal server (hooks, `rtmp_control`, `rtmp_stat`, the live folders).
-/// - `livestreamd-locations.conf`, inside a `server {}`: the API location, `/hls/`, `/archive/`
-///   and nginx's own errors in the API's JSON shape.
+/// - `livestreamd-locations.conf`, inside a `server {}`: the API location, `/hls/`, `/archive/`,
+///   the console (`server.console`) and nginx's own errors in the API's JSON shape.
 enum NginxConfig {
     /// What the snippets are made of.
     struct Settings: Equatable {
         var values: [String: String]
         var local: Bool
+        var console: Bool
     }
 
     static func run(configuration: Configuration, out: String, executable: String) -> Int32 {
@@ -100,8 +101,65 @@ enum NginxConfig {
             values["ARCHIVER_LOG"] = config.string("media.local.archiver_log").flatMap { $0.isEmpty ? nil : AbsolutePath.of($0) }
                 ?? (hls as NSString).deletingLastPathComponent + "/archiver.log"
         }
+        let console = config.bool("server.console")
+        if console {
+            let folder = config.string("server.console_directory").flatMap { $0.isEmpty ? nil : AbsolutePath.of($0) } ?? defaultConsole(executable: executable)
+            if let folder, FileManager.default.fileExists(atPath: folder + "/index.html") {
+                if folder.contains(where: { $0.isWhitespace || "\"';{}$#\\".contains($0) }) {
+                    problems.append("server.console_directory must be a path nginx can take as it is (no spaces, quotes, ;, {, }, $ or #): \(folder)")
+                } else {
+                    values["CONSOLE_DIR"] = folder
+                }
+            } else if let folder {
+                problems.append("server.console_directory holds no index.html: \(folder)")
+            } else {
+                problems.append("no console found beside \(executable); set server.console_directory, or server.console to false")
+            }
+            do {
+                values["MEDIA_SOURCES"] = try mediaSources(config).joined(separator: " ")
+            } catch {
+                problems.append("\(error)")
+            }
+        }
         guard problems.isEmpty else { throw ConfigurationError(problems.joined(separator: "\n")) }
-        return Settings(values: values, local: local)
+        return Settings(values: values, local: local, console: console)
+    }
+
+    /// The Content-Security-Policy sources the console's pictures and players load from: this
+    /// site, and the origins of the live, archive and CDN URLs the configuration hands out.
+    static func mediaSources(_ config: Configuration) throws(ConfigurationError) -> [String] {
+        var sources = ["'self'"]
+        func add(_ source: String) {
+            if !sources.contains(source) { sources.append(source) }
+        }
+        func origin(_ key: String) throws(ConfigurationError) {
+            guard let url = config.string(key), !url.isEmpty else { return }
+            guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                let host = parts.host, isPlainHost(host)
+            else { throw ConfigurationError("\(key) must be an http or https URL with a plain host name for the console's security policy (is '\(url)')") }
+            add("\(scheme)://\(host.contains(":") ? "[\(host)]" : host)" + (parts.port.map { ":\($0)" } ?? ""))
+        }
+        switch config.string("media.backend") ?? PluginSeam.media.defaultBackend {
+        case "local": try origin("media.local.hls_url")
+        // MediaPackage's endpoints (https://<id>.mediapackage.<region>.amazonaws.com).
+        case "medialive": add("https://*.amazonaws.com")
+        default: break
+        }
+        if config.string("cdn.backend") == "cloudfront", let domain = config.string("cdn.cloudfront.live_domain") {
+            guard isPlainHost(domain) else { throw ConfigurationError("cdn.cloudfront.live_domain must be a host name (is '\(domain)')") }
+            add("https://\(domain)")
+        }
+        switch config.string("archive.backend") ?? PluginSeam.archive.defaultBackend {
+        case "file": try origin("archive.file.url")
+        case "s3": try origin("archive.s3.public_url")
+        default: break
+        }
+        return sources
+    }
+
+    /// Letters, digits, dots, dashes and IPv6 colons only: what may stand in a header nginx sends.
+    private static func isPlainHost(_ host: String) -> Bool {
+        !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) }
     }
 
     /// The three files, in the order nginx reads them.
@@ -111,19 +169,35 @@ enum NginxConfig {
         }
         let rtmp = settings.local ? fill(rtmpTemplate) : "# livestreamd: no RTMP here (media.backend is not local)."
         let http = fill(upstreamTemplate) + (settings.local ? "\n" + fill(internalServerTemplate) : "")
-        return [("livestreamd-rtmp.conf", rtmp), ("livestreamd-http.conf", http), ("livestreamd-locations.conf", fill(locationsTemplate))].map { ($0, $1 + "\n") }
+        let locations = fill(locationsTemplate) + (settings.console ? "\n\n" + fill(consoleTemplate) : "")
+        return [("livestreamd-rtmp.conf", rtmp), ("livestreamd-http.conf", http), ("livestreamd-locations.conf", locations)].map { ($0, $1 + "\n") }
+    }
+
+    /// `share/livestreamd/console` beside an installed binary (`bin/`), or `console/` of the
+    /// source tree a development build lives in.
+    static func defaultConsole(executable: String) -> String? {
+        installedOrSourceFile(executable: executable, installed: "share/livestreamd/console/index.html", source: "console/index.html", executable: false)
+            .map { ($0 as NSString).deletingLastPathComponent }
     }
 
     /// `lib/livestreamd/archiver.sh` beside an installed binary (`bin/`), or `nginx/archiver.sh`
     /// of the source tree a development build lives in.
     static func defaultArchiver(executable: String) -> String? {
+        installedOrSourceFile(executable: executable, installed: "lib/livestreamd/archiver.sh", source: "nginx/archiver.sh", executable: true)
+    }
+
+    /// `installed` below the binary's prefix, else `source` in a folder above the binary.
+    private static func installedOrSourceFile(executable: String, installed: String, source: String, executable needsExecutable: Bool) -> String? {
+        let found = { (path: String) in
+            needsExecutable ? FileManager.default.isExecutableFile(atPath: path) : FileManager.default.isReadableFile(atPath: path)
+        }
         let binary = URL(fileURLWithPath: executable).resolvingSymlinksInPath()
-        let installed = binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib/livestreamd/archiver.sh").path
-        if FileManager.default.isExecutableFile(atPath: installed) { return installed }
+        let prefixed = binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(installed).path
+        if found(prefixed) { return prefixed }
         var folder = binary.deletingLastPathComponent()
         for _ in 0..<6 {
-            let candidate = folder.appendingPathComponent("nginx/archiver.sh").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            let candidate = folder.appendingPathComponent(source).path
+            if found(candidate) { return candidate }
             folder = folder.deletingLastPathComponent()
         }
         return nil
@@ -266,6 +340,32 @@ enum NginxConfig {
             dav_access user:rw group:r all:r;
             log_not_found off;
         }
+    }
+    """
+
+    static let consoleTemplate = """
+    # The operator's console: static files calling the API above with the bearer token the
+    # operator types in. Nothing runs that this site did not serve (the policy below); pictures
+    # and players load only from the live, archive and CDN origins of livestreamd's configuration.
+    location = @API_PREFIX@/console {
+        absolute_redirect off;
+        return 301 @API_PREFIX@/console/;
+    }
+
+    location @API_PREFIX@/console/ {
+        alias @CONSOLE_DIR@/;
+        index index.html;
+        types {
+            text/html html;
+            text/css css;
+            text/javascript js;
+        }
+        default_type application/octet-stream;
+        add_header Content-Security-Policy "default-src 'none'; script-src 'self'; style-src 'self'; img-src @MEDIA_SOURCES@; media-src @MEDIA_SOURCES@ blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" always;
+        add_header X-Content-Type-Options nosniff always;
+        add_header Referrer-Policy no-referrer always;
+        # Revalidated on every load, so an upgrade's files are used at once.
+        add_header Cache-Control no-cache always;
     }
     """
 

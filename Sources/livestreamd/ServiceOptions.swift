@@ -17,6 +17,10 @@ enum ServiceOptions {
         ConfigOption("server.max_body_bytes", .integer(1024...67_108_864), default: "1048576", help: "largest request body; larger ones get 413"),
         ConfigOption("server.api_prefix", .string, default: "", help: "path prefix the API is mounted under, e.g. /api"),
         ConfigOption("server.cors_origin", .string, default: "*", help: "Access-Control-Allow-Origin of every response"),
+        ConfigOption("server.console", .boolean, default: "true", help: "nginx-config serves the operator's console (static files calling the API) at <api_prefix>/console/"),
+        ConfigOption(
+            "server.console_directory", .string, default: nil,
+            help: "folder of the console's files; unset = share/livestreamd/console beside the installed binary, or console/ of the source tree"),
         ConfigOption("server.api_tokens", .stringList, default: nil, help: "when set, /streams requests need Authorization: Bearer <one of these>", isSecret: true),
         ConfigOption(
             "metrics.enabled", .boolean, default: "true",

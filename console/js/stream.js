@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { every, h, showError, when } from "./dom.js";
 import { sessionsSection } from "./sessions.js";
-import { liveBadges, thumbnailOf } from "./streams.js";
+import { liveBadges, pictureOf } from "./streams.js";
 
 /** `rtmp://host:port/app/<key>` as the server URL an encoder asks for and the stream key. */
 function ingest(url) {
@@ -54,6 +54,7 @@ export async function streamView(view, id) {
   const controls = h("div", { class: "row" });
   const playerBox = h("div");
   const events = h("ol", { class: "events", id: "events", "aria-label": "Events" });
+  const pictures = new Map();
   let player = null;
   let lastEvent = 0;
 
@@ -75,10 +76,9 @@ export async function streamView(view, id) {
   const render = () => {
     title.textContent = record.name || "(no name)";
     description.textContent = record.description || "";
-    const picture = thumbnailOf(record);
     status.replaceChildren(
       h("span", { class: "badge" }, record.state), ...liveBadges(record),
-      picture ? h("img", { class: "thumb", src: picture, alt: "Picture of the live stream" }) : "",
+      pictureOf(pictures, id, record, "Picture of the live stream") || "",
       h("span", { class: "muted" }, `last started ${when(record.last_started)}`));
     controls.replaceChildren(
       record.started

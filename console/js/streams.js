@@ -13,14 +13,35 @@ export function liveBadges(record) {
 }
 
 /** The picture of the pipeline viewers see, if the backend makes one. */
-export function thumbnailOf(record) {
+function thumbnailOf(record) {
   const shown = (record.pipelines || []).find((p) => p.on_air && p.thumbnail_url) || (record.pipelines || []).find((p) => p.thumbnail_url);
   return shown ? `${shown.thumbnail_url}?t=${Math.floor(Date.now() / 5000)}` : null;
+}
+
+/**
+ * The `img` showing `record`'s picture, kept in `pictures` by id across redraws: a new element on
+ * every poll would blink, so only its address changes (when the picture is refreshed).
+ */
+export function pictureOf(pictures, id, record, alt) {
+  const address = thumbnailOf(record);
+  if (!address) {
+    pictures.delete(id);
+    return null;
+  }
+  let picture = pictures.get(id);
+  if (!picture) {
+    picture = h("img", { class: "thumb", alt });
+    pictures.set(id, picture);
+  }
+  picture.alt = alt;
+  if (picture.getAttribute("src") !== address) picture.src = address;
+  return picture;
 }
 
 export async function streamsView(view) {
   const filter = h("input", { id: "filter", type: "search", placeholder: "Filter by name", "aria-label": "Filter streams by name" });
   const rows = h("tbody");
+  const pictures = new Map();
   let streams = [];
 
   const render = () => {
@@ -29,9 +50,8 @@ export async function streamsView(view) {
       .filter((s) => !wanted || String(s.name).toLowerCase().includes(wanted))
       .sort((a, b) => String(a.name).localeCompare(String(b.name)))
       .map((s) => {
-        const picture = thumbnailOf(s);
         return h("tr", { "data-id": s.id },
-          h("td", { class: "thumb" }, picture ? h("img", { class: "thumb", src: picture, alt: `Picture of ${s.name}` }) : ""),
+          h("td", { class: "thumb" }, pictureOf(pictures, s.id, s, `Picture of ${s.name}`) || ""),
           h("td", { class: "name" }, h("a", { href: `#/streams/${encodeURIComponent(s.id)}` }, s.name || "(no name)"),
             h("div", { class: "muted" }, s.description || "")),
           h("td", {}, h("span", { class: "badge" }, s.state)),
