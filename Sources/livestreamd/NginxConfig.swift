@@ -134,6 +134,8 @@ enum NginxConfig {
         }
         func origin(_ key: String) throws(ConfigurationError) {
             guard let url = config.string(key), !url.isEmpty else { return }
+            // A path alone is this site's: 'self'.
+            if let parts = URLComponents(string: url), parts.scheme == nil, parts.host == nil, url.hasPrefix("/") { return }
             guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
                 let host = parts.host, isPlainHost(host)
             else { throw ConfigurationError("\(key) must be an http or https URL with a plain host name for the console's security policy (is '\(url)')") }

@@ -7,6 +7,7 @@ step leaves a screenshot in the output folder (TEST_OUTPUT, default test-output/
 """
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from conftest import start_stack
-from stack import REPO
+from stack import REPO, binary
 from test_pipeline import push
 
 pytestmark = pytest.mark.console
@@ -101,6 +102,41 @@ def test_the_console_is_served_with_a_strict_policy(stack):
     # Nothing outside the console's folder, and no listing.
     assert requests.get(stack.url("/console/../livestreamd.log")).status_code in (400, 404)
     assert requests.get(stack.url("/console/js/")).status_code in (403, 404)
+
+
+def snippets(tmp_path, **settings):
+    """`livestreamd nginx-config` on these settings (LIVESTREAM_ variables): (exit code, locations snippet or stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESTREAM_")}
+    env.update({"LIVESTREAM_" + k.upper(): v for k, v in settings.items()}, LIVESTREAM_SERVER_SOCKET="/run/livestreamd/api.sock")
+    out = tmp_path / f"snippets-{len(list(tmp_path.iterdir()))}"
+    done = subprocess.run([binary(), "nginx-config", "--out", str(out)], env=env, capture_output=True, text=True, timeout=30)
+    return done.returncode, (out / "livestreamd-locations.conf").read_text() if done.returncode == 0 else done.stderr
+
+
+def policy_sources(locations, directive):
+    policy = re.search(r'Content-Security-Policy "([^"]*)"', locations).group(1)
+    return next(part.split()[1:] for part in policy.split("; ") if part.startswith(directive + " "))
+
+
+def test_the_policy_admits_the_configured_media_origins_only(tmp_path):
+    aws = dict(media_backend="medialive", cdn_backend="cloudfront", cdn_cloudfront_live_domain="live.example.com",
+               archive_backend="s3", archive_s3_public_url="https://vod.example.com:8443/archive")
+    code, locations = snippets(tmp_path, **aws)
+    assert code == 0, locations
+    assert policy_sources(locations, "img-src") == ["'self'", "https://*.amazonaws.com", "https://live.example.com", "https://vod.example.com:8443"]
+    assert policy_sources(locations, "media-src") == policy_sources(locations, "img-src") + ["blob:"]
+    assert f"alias {REPO}/console/;" in locations, "the source tree's console beside a development build"
+    # Local defaults: the live and archive URLs' origin; a path-only archive URL is this site.
+    code, locations = snippets(tmp_path, media_local_internal_token="t" * 32, media_local_internal_token_file="/etc/livestreamd/internal.token",
+                               media_local_hls_url="https://media.example.org/hls", archive_file_url="/archive")
+    assert code == 0, locations
+    assert policy_sources(locations, "img-src") == ["'self'", "https://media.example.org"]
+    # Refused: a URL that would break out of the header, a folder without the console; off means no location.
+    code, refused = snippets(tmp_path, **{**aws, "archive_s3_public_url": 'https://a" always; add_header X 1 "/'},
+                             server_console_directory=str(tmp_path))
+    assert code == 2 and "archive.s3.public_url must be an http or https URL" in refused and "holds no index.html" in refused
+    code, locations = snippets(tmp_path, **aws, server_console="false")
+    assert code == 0 and "console" not in locations and "Content-Security-Policy" not in locations
 
 
 def test_an_operators_day(stack, page, shots):

@@ -107,6 +107,11 @@ def test_the_readme_steps_on_debians_stock_nginx():
 
             # The walkthrough.
             assert requests.get(api + "/streams").status_code == 401, "the token is required"
+            # The console, installed to /usr/share/livestreamd/console (here under the prefix), as www-data reads it.
+            console = requests.get(api + "/console/")
+            assert console.status_code == 200 and "livestreamd console" in console.text
+            assert "script-src 'self'" in console.headers["Content-Security-Policy"]
+            assert requests.get(api + "/console/js/api.js").headers["Content-Type"] == "text/javascript"
             stream = requests.post(api + "/streams", json={"name": "demo", "segment_length": 2}, headers=auth).json()
             sid = stream["id"]
             started = requests.post(api + f"/streams/{sid}/start", headers=auth)

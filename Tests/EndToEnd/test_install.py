@@ -37,7 +37,7 @@ def test_the_binary_runs_without_the_swift_toolchain(staged):
 def test_units_and_files_are_where_systemd_and_nginx_look(staged):
     for path in ["usr/lib/livestreamd/archiver.sh", "usr/lib/sysusers.d/livestreamd.conf",
                  "usr/share/doc/livestreamd/README.md", "usr/share/doc/livestreamd/docs/API.md", "usr/share/doc/livestreamd/examples/logrotate",
-                 "usr/share/man/man1/livestreamd.1"]:
+                 "usr/share/man/man1/livestreamd.1", "usr/share/livestreamd/console/index.html", "usr/share/livestreamd/console/js/main.js"]:
         assert (staged / path).is_file(), path
     assert os.access(staged / "usr/lib/livestreamd/archiver.sh", os.X_OK)
     manual = (staged / "usr/share/man/man1/livestreamd.1").read_text()
@@ -103,6 +103,10 @@ def test_nginx_config_writes_the_three_snippets_from_the_installed_configuration
     assert "listen 127.0.0.1:1935;" in rtmp and "hls_path /var/lib/livestreamd/hls;" in rtmp
     assert "/var/lib/livestreamd/archiver.log " + str(staged / "etc/livestreamd/internal.token") in rtmp
     assert "alias /var/lib/livestreamd/archive/;" in locations and "client_max_body_size 1048576;" in locations
+    # The console installed beside the binary (under DESTDIR here; /usr/share/livestreamd/console on the host).
+    assert f"alias {staged}/usr/share/livestreamd/console/;" in locations
+    shipped = {p.relative_to(REPO / "console") for p in (REPO / "console").rglob("*") if p.is_file()}
+    assert shipped == {p.relative_to(staged / "usr/share/livestreamd/console") for p in (staged / "usr/share/livestreamd/console").rglob("*") if p.is_file()}
     assert not re.findall(r"@[A-Z_]+@", http + rtmp + locations), "every placeholder filled"
     # What nginx-config cannot make snippets from is refused, every problem at once.
     env.update(LIVESTREAM_MEDIA_LOCAL_CONTROL_URL="http://10.0.0.1:8081/control", LIVESTREAM_MEDIA_LOCAL_RTMP_LISTEN="anywhere")
