@@ -58,6 +58,7 @@ public struct MediaLivePipeline: MediaPipeline {
     let journal: any CleanupJournal
     let store: any StreamStore
     let work: MediaLiveMaintenance
+    let thumbnails: ChannelThumbnails
     let logger: Logger
     let now: @Sendable () -> Int64
 
@@ -74,6 +75,7 @@ public struct MediaLivePipeline: MediaPipeline {
         self.logger = logger
         self.now = now
         self.work = MediaLiveMaintenance(services: services, store: store, interval: refreshInterval, logger: logger)
+        self.thumbnails = ChannelThumbnails(services: services, now: now)
     }
 
     public var maintenance: (any MaintenanceWork)? { work }
@@ -95,6 +97,10 @@ public struct MediaLivePipeline: MediaPipeline {
             // The channel's state as the background refresh last saw it (a STANDARD channel runs both pipelines).
             return (record.id, [1, 2].map { PipelineStatus(pipeline: $0, liveURL: record.viewerEndpoint, alerts: alerts.byPipeline[$0] ?? [], encoderState: record.state) })
         })
+    }
+
+    public func thumbnail(of record: StreamRecord, pipeline: Int) throws -> Thumbnail? {
+        record.liveChannelId.isEmpty ? nil : try thumbnails.picture(channel: record.liveChannelId, pipeline: pipeline)
     }
 
     var runner: TeardownRunner { TeardownRunner(services: services) }

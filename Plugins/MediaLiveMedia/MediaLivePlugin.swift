@@ -34,7 +34,7 @@ public enum MediaLivePlugin {
                 actions: [
                     "medialive:CreateInput", "medialive:CreateChannel", "medialive:CreateTags", "medialive:DescribeChannel", "medialive:UpdateChannel",
                     "medialive:StartChannel", "medialive:StopChannel", "medialive:DeleteChannel", "medialive:DeleteInput", "medialive:ListChannels",
-                    "medialive:ListInputs", "medialive:ListAlerts",
+                    "medialive:ListInputs", "medialive:ListAlerts", "medialive:DescribeThumbnails",
                 ], resources: ["*"]),
             IAMStatement(
                 sid: "MediaPackage",

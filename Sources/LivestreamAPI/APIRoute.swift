@@ -17,6 +17,8 @@ enum APIRoute: Equatable {
     case sessions(String)
     /// One session of a stream (stream id, session id).
     case session(String, String)
+    /// A pipeline's current picture.
+    case thumbnail(String)
     /// Every stream's events.
     case events
     /// Prometheus text.
@@ -44,6 +46,7 @@ enum APIRoute: Equatable {
             case "split": self = .split(id)
             case "events": self = .streamEvents(id)
             case "sessions": self = .sessions(id)
+            case "thumbnail": self = .thumbnail(id)
             default: throw APIRoute.notFound
             }
         case let s where s.count == 4 && s[0] == "streams" && s[2] == "sessions":
@@ -60,7 +63,7 @@ enum APIRoute: Equatable {
     /// Methods the resource answers (besides OPTIONS).
     var methods: [String] {
         switch self {
-        case .health, .ready, .openAPI, .events, .streamEvents, .metrics, .sessions, .webhooks: ["GET"]
+        case .health, .ready, .openAPI, .events, .streamEvents, .metrics, .sessions, .webhooks, .thumbnail: ["GET"]
         case .session: ["GET", "DELETE"]
         case .streams: ["GET", "POST"]
         case .stream: ["GET", "POST", "DELETE"]
@@ -86,6 +89,7 @@ enum APIRoute: Equatable {
         case .streamEvents: "/streams/{id}/events"
         case .sessions: "/streams/{id}/sessions"
         case .session: "/streams/{id}/sessions/{session_id}"
+        case .thumbnail: "/streams/{id}/thumbnail"
         case .events: "/events"
         }
     }

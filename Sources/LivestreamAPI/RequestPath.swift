@@ -111,3 +111,15 @@ struct EventQuery {
         }
     }
 }
+
+/// `?pipeline=1|2` of `GET /streams/{id}/thumbnail` (default 1).
+struct ThumbnailQuery {
+    var pipeline = 1
+
+    init(query: String) throws(ServiceError) {
+        if let text = FormFields.parse(query)["pipeline"] {
+            guard let value = Int(text), (1...2).contains(value) else { throw .badRequest("pipeline must be 1 or 2", code: "invalid_pipeline") }
+            pipeline = value
+        }
+    }
+}

@@ -137,6 +137,15 @@ public struct StreamAPI: Sendable {
         case (.session(let id, let session), _):
             let removed = try controller.deleteSession(id: id, sessionId: session)
             return .json(["session_id": .string(session), "files_removed": .int(Int64(removed))])
+        case (.thumbnail(let id), _):
+            let query = try ThumbnailQuery(query: request.query)
+            switch try controller.thumbnail(id: id, pipeline: query.pipeline) {
+            case .image(let picture):
+                // A picture of now: never from a cache.
+                return APIResponse(status: 200, headers: [("Content-Type", picture.contentType), ("Cache-Control", "no-store")], body: picture.bytes)
+            case .published(let url):
+                return APIResponse(status: 302, headers: [("Location", url), ("Cache-Control", "no-store")])
+            }
         case (.streamEvents(let id), _):
             let query = try EventQuery(query: request.query)
             return .events(try controller.events(of: id, after: query.after, limit: query.limit), after: query.after)

@@ -348,7 +348,8 @@ enum NginxConfig {
     static let consoleTemplate = """
     # The operator's console: static files calling the API above with the bearer token the
     # operator types in. Nothing runs that this site did not serve (the policy below); pictures
-    # and players load only from the live, archive and CDN origins of livestreamd's configuration.
+    # and players load only from the live, archive and CDN origins of livestreamd's configuration
+    # (blob: for pictures the console fetched from the API with the token).
     location = @API_PREFIX@/console {
         absolute_redirect off;
         return 301 @API_PREFIX@/console/;
@@ -363,7 +364,7 @@ enum NginxConfig {
             text/javascript js;
         }
         default_type application/octet-stream;
-        add_header Content-Security-Policy "default-src 'none'; script-src 'self'; style-src 'self'; img-src @MEDIA_SOURCES@; media-src @MEDIA_SOURCES@ blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" always;
+        add_header Content-Security-Policy "default-src 'none'; script-src 'self'; style-src 'self'; img-src @MEDIA_SOURCES@ blob:; media-src @MEDIA_SOURCES@ blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" always;
         add_header X-Content-Type-Options nosniff always;
         add_header Referrer-Policy no-referrer always;
         # Revalidated on every load, so an upgrade's files are used at once.

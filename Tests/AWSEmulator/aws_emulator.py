@@ -32,6 +32,11 @@ MediaLive
     test set with `POST /_emulator/medialive/alerts` `{"channel_id": ..., "alerts": [{"pipelineId":
     "0", "alertType": ..., "message": ..., "state": "SET"}]}` (ids and timestamps added),
     filtered by `stateFilter`, in botocore's ChannelAlert shape; 404 for an unknown channel.
+  * DescribeThumbnails (`GET /prod/channels/<id>/thumbnails`, moto has none): as MediaLive
+    documents it, `{"thumbnailDetails": []}` for a channel whose encoder settings leave
+    `thumbnailConfiguration` off, 400 BadRequestException for one that is not RUNNING, else
+    the asked pipeline's picture (`thumbnail.jpg` beside this file, a 64x36 test pattern,
+    base64) with `contentType` image/jpeg, `thumbnailType` CURRENT_ACTIVE and `timeStamp`.
 CloudFront
   * Distribution configs are stored verbatim (moto re-renders them from its partial
     model, dropping elements such as Lambda associations or custom headers).
@@ -68,6 +73,7 @@ Test data
     many objects at once (a 24-hour archive has 28,800), straight into moto's S3 backend.
 """
 import argparse
+import base64
 import hashlib
 import io
 import json
@@ -436,21 +442,54 @@ class Emulator:
         alerts = re.fullmatch(r"/prod/channels/([^/]+)/alerts", environ.get("PATH_INFO", ""))
         if service == "medialive" and environ["REQUEST_METHOD"] == "GET" and alerts:
             return self.list_alerts(environ, start_response, alerts.group(1))
+        thumbnails = re.fullmatch(r"/prod/channels/([^/]+)/thumbnails", environ.get("PATH_INFO", ""))
+        if service == "medialive" and environ["REQUEST_METHOD"] == "GET" and thumbnails:
+            return self.describe_thumbnails(environ, start_response, thumbnails.group(1))
         return self.moto(environ, start_response)
+
+    def describe_channel(self, environ, channel_id):
+        """moto's DescribeChannel of `channel_id`, asked with the signed request's headers: (status, headers, body)."""
+        described = dict(environ, REQUEST_METHOD="GET", PATH_INFO=f"/prod/channels/{channel_id}", RAW_URI=f"/prod/channels/{channel_id}",
+                         REQUEST_URI=f"/prod/channels/{channel_id}", QUERY_STRING="", CONTENT_LENGTH="0")
+        described["wsgi.input"] = io.BytesIO(b"")
+        return self.call_moto(described)
+
+    @staticmethod
+    def query(environ):
+        return dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
 
     def list_alerts(self, environ, start_response, channel_id):
         """ListAlerts: the alerts a test set for the channel, filtered by `stateFilter`."""
-        described = dict(environ, PATH_INFO=f"/prod/channels/{channel_id}", RAW_URI=f"/prod/channels/{channel_id}",
-                         REQUEST_URI=f"/prod/channels/{channel_id}", QUERY_STRING="", CONTENT_LENGTH="0")
-        described["wsgi.input"] = io.BytesIO(b"")
-        status, headers, data = self.call_moto(described)
+        status, headers, data = self.describe_channel(environ, channel_id)
         if not status.startswith("2"):
             start_response(status, headers)
             return [data]
-        wanted = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p).get("stateFilter")
+        wanted = self.query(environ).get("stateFilter")
         with self.request_lock:
             listed = [alert for alert in self.alerts.get(channel_id, []) if wanted in (None, alert["state"])]
         return self.reply(start_response, "200 OK", {"alerts": listed})
+
+    THUMBNAIL = base64.b64encode(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "thumbnail.jpg"), "rb").read()).decode()
+
+    def describe_thumbnails(self, environ, start_response, channel_id):
+        """DescribeThumbnails: the test picture of a RUNNING channel that makes thumbnails."""
+        query = self.query(environ)
+        if query.get("pipelineId") not in ("0", "1") or query.get("thumbnailType") != "CURRENT_ACTIVE":
+            return self.reply(start_response, "400 Bad Request", {"message": "pipelineId must be 0 or 1 and thumbnailType CURRENT_ACTIVE"},
+                              [("x-amzn-ErrorType", "BadRequestException")])
+        status, headers, data = self.describe_channel(environ, channel_id)
+        if not status.startswith("2"):
+            start_response(status, headers)
+            return [data]
+        channel = json.loads(data)
+        if ((channel.get("encoderSettings") or {}).get("thumbnailConfiguration") or {}).get("state") != "AUTO":
+            return self.reply(start_response, "200 OK", {"thumbnailDetails": []})
+        if channel.get("state") != "RUNNING":
+            return self.reply(start_response, "400 Bad Request", {"message": f"Channel {channel_id} is not running"},
+                              [("x-amzn-ErrorType", "BadRequestException")])
+        taken = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        return self.reply(start_response, "200 OK", {"thumbnailDetails": [{"pipelineId": query["pipelineId"], "thumbnails": [
+            {"body": self.THUMBNAIL, "contentType": "image/jpeg", "thumbnailType": "CURRENT_ACTIVE", "timeStamp": taken}]}]})
 
     # MediaLive's create path -> the answer's member holding the resource.
     IDEMPOTENT_CREATES = {"/prod/inputs": "input", "/prod/channels": "channel"}

@@ -15,7 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import start_stack
+from conftest import emulated_aws_stack, start_stack
 from stack import REPO, binary
 from test_pipeline import push
 
@@ -94,7 +94,7 @@ def test_the_console_is_served_with_a_strict_policy(stack):
     assert answer.status_code == 200 and "text/html" in answer.headers["Content-Type"]
     policy = answer.headers["Content-Security-Policy"]
     assert "script-src 'self';" in policy and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
-    assert "unsafe" not in policy and f"img-src 'self' {stack.base};" in policy
+    assert "unsafe" not in policy and f"img-src 'self' {stack.base} blob:;" in policy
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     script = requests.get(stack.url("/console/js/main.js"))
     assert script.status_code == 200 and script.headers["Content-Type"] == "text/javascript"
@@ -123,14 +123,14 @@ def test_the_policy_admits_the_configured_media_origins_only(tmp_path):
                archive_backend="s3", archive_s3_public_url="https://vod.example.com:8443/archive")
     code, locations = snippets(tmp_path, **aws)
     assert code == 0, locations
-    assert policy_sources(locations, "img-src") == ["'self'", "https://*.amazonaws.com", "https://live.example.com", "https://vod.example.com:8443"]
-    assert policy_sources(locations, "media-src") == policy_sources(locations, "img-src") + ["blob:"]
+    assert policy_sources(locations, "img-src") == ["'self'", "https://*.amazonaws.com", "https://live.example.com", "https://vod.example.com:8443", "blob:"]
+    assert policy_sources(locations, "media-src") == policy_sources(locations, "img-src")
     assert f"alias {REPO}/console/;" in locations, "the source tree's console beside a development build"
     # Local defaults: the live and archive URLs' origin; a path-only archive URL is this site.
     code, locations = snippets(tmp_path, media_local_internal_token="t" * 32, media_local_internal_token_file="/etc/livestreamd/internal.token",
                                media_local_hls_url="https://media.example.org/hls", archive_file_url="/archive")
     assert code == 0, locations
-    assert policy_sources(locations, "img-src") == ["'self'", "https://media.example.org"]
+    assert policy_sources(locations, "img-src") == ["'self'", "https://media.example.org", "blob:"]
     # Refused: a URL that would break out of the header, a folder without the console; off means no location.
     code, refused = snippets(tmp_path, **{**aws, "archive_s3_public_url": 'https://a" always; add_header X 1 "/'},
                              server_console_directory=str(tmp_path))
@@ -296,6 +296,33 @@ def test_hostile_names_render_as_text(stack, page, shots):
         assert unnamed_controls(page) == []
     finally:
         requests.delete(stack.url(f"/streams/{made['id']}"), headers=auth())
+
+
+def test_a_medialive_picture_is_fetched_with_the_token(tmp_path_factory, browser, shots):
+    """MediaLive hands pictures out through the API (which needs the token), not at a public URL."""
+    for aws in emulated_aws_stack(tmp_path_factory, livestream_server_api_tokens=TOKEN):
+        sid = requests.post(aws.url("/streams"), json={"name": "On MediaLive"}, headers=auth()).json()["id"]
+        assert requests.post(aws.url(f"/streams/{sid}/start"), headers=auth()).status_code == 200
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            refused = []
+            page.on("console", lambda m: refused.append(m.text) if m.type == "error" and "Refused" in m.text else None)
+            page.goto(aws.url("/console/"))
+            use_token(page, TOKEN)
+            picture = page.locator(f"tr[data-id='{sid}'] img.thumb")
+            expect(picture).to_be_visible(timeout=30_000)
+            page.wait_for_function("(img) => img.complete && img.naturalWidth === 64 && img.src.startsWith('blob:')",
+                                   arg=picture.element_handle(), timeout=15_000)
+            # MediaLive cannot tell who publishes: the row shows each pipeline's channel state instead.
+            expect(page.locator(f"tr[data-id='{sid}']")).to_contain_text("P1 RUNNING", timeout=15_000)
+            expect(page.locator(f"tr[data-id='{sid}']")).to_contain_text("P2 RUNNING")
+            page.screenshot(path=shots / "07-medialive-picture.png")
+            assert refused == []
+        finally:
+            context.close()
+        assert requests.post(aws.url(f"/streams/{sid}/stop"), headers=auth()).status_code == 200
+        assert requests.delete(aws.url(f"/streams/{sid}"), headers=auth()).status_code == 200
 
 
 def test_api_errors_show_the_apis_words(stack, page):

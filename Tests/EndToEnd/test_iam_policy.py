@@ -1,6 +1,6 @@
 """`livestreamd iam-policy` grants every AWS call livestreamd makes, on the resources it makes them on.
 
-A full life (create, start, live, split, stop, dissociate, delete) runs on every AWS backend
+A full life (create, start, a thumbnail, live, split, stop, dissociate, delete) runs on every AWS backend
 against the emulator, which records each call's operation; every one must be allowed by the
 printed policy, and the policy must name the configured table, bucket prefix, distribution,
 parameter path and role.
@@ -41,6 +41,7 @@ def test_the_printed_policy_grants_every_call_of_a_streams_life(tmp_path_factory
 
         sid = requests.post(stack.url("/streams"), json={"name": "policy", "segment_length": 6}).json()["id"]
         started = requests.post(stack.url(f"/streams/{sid}/start"), json={"startover_window_seconds": 600}).json()
+        eventually(lambda: requests.get(stack.url(f"/streams/{sid}/thumbnail")).status_code == 200, timeout=20, what="the running channel's picture")
         assert requests.post(stack.url(f"/streams/{sid}/live")).status_code == 200
         session = started["current_session_id"]
         key = started["archives_path"][session][len(f"s3://{BUCKET}/"):]
@@ -56,7 +57,7 @@ def test_the_printed_policy_grants_every_call_of_a_streams_life(tmp_path_factory
         seen = emulator.actions(key=env["aws_access_key_id"])
         needed = {IAM_ACTION.get(a, a) for a in seen} | {extra for a in seen for extra in IMPLIED.get(a, [])}
         assert {"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DescribeTable", "medialive:ListChannels", "medialive:CreateChannel", "mediapackage:CreateOriginEndpoint", "ssm:PutParameter", "dynamodb:PutItem",
-                "s3:ListBucket", "s3:PutObject", "cloudfront:UpdateDistribution", "medialive:DeleteInput"} <= needed, seen
+                "s3:ListBucket", "s3:PutObject", "cloudfront:UpdateDistribution", "medialive:DeleteInput", "medialive:DescribeThumbnails"} <= needed, seen
 
         printed = subprocess.run([binary(), "iam-policy", "--account", ACCOUNT], env=stack.env, capture_output=True, text=True, check=True)
         policies = json.loads(printed.stdout)

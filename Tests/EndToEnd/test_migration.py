@@ -16,6 +16,7 @@ from aws_emulator_fixture import BUCKET, ROLE_ARN, SECURITY_GROUP
 from conftest import emulated_aws_stack
 from contract import check
 from moto_fixture import TABLE
+from support.waiting import eventually
 
 pytestmark = pytest.mark.migration
 LEGACY_CLEANUP_ID = uuid.uuid4().hex
@@ -122,6 +123,11 @@ def test_start_on_an_old_channel_records_into_the_new_session_folder(old):
     tls = root.replace("s3://", "s3ssl://", 1)
     assert [s["Url"] for s in destinations["Archive"]] == [tls + "_1", tls + "_2"]
     assert destinations["MediaPackage"] == {d["Id"]: d["Settings"] for d in before["Destinations"]}["MediaPackage"]
+    # The old channel makes no thumbnails and start leaves its encoder settings alone: no picture, not an error.
+    assert channel["EncoderSettings"] == before["EncoderSettings"] and "ThumbnailConfiguration" not in channel["EncoderSettings"]
+    eventually(lambda: medialive.describe_channel(ChannelId=item["live_channel_id"])["State"] == "RUNNING", what="the old channel running")
+    missing = requests.get(old.url(f"/streams/{item['id']}/thumbnail"))
+    assert check(missing)["code"] == "no_thumbnail" and missing.status_code == 404
     check(requests.post(old.url(f"/streams/{item['id']}/stop")))
 
 

@@ -5,6 +5,8 @@ import pytest
 import requests
 
 from conftest import emulated_aws_stack, start_stack
+from contract import check
+from stack import REPO
 from support.waiting import eventually
 from test_pipeline import push
 
@@ -63,6 +65,12 @@ def test_status_follows_a_publisher_through_nginx_rtmp(tmp_path_factory):
         assert jpeg_size(first.content) == (320, 240)
         eventually(lambda: requests.get(on["thumbnail_url"]).headers.get("Last-Modified") != first.headers["Last-Modified"],
                    timeout=15, interval=0.5, what="a newer thumbnail")
+        # The API's thumbnail route sends a client to where the local pipeline publishes the picture.
+        moved = requests.get(stack.url(f"/streams/{sid}/thumbnail?pipeline=1"), allow_redirects=False)
+        assert moved.status_code == 302 and moved.headers["Location"] == on["thumbnail_url"]
+        check(moved)
+        assert requests.get(stack.url(f"/streams/{sid}/thumbnail?pipeline=1")).content[:3] == b"\xff\xd8\xff"
+        assert check(requests.get(stack.url(f"/streams/{sid}/thumbnail?pipeline=2")))["code"] == "no_thumbnail", "the backup has no encoder"
 
         publisher.terminate()
         publisher.wait(timeout=10)
@@ -76,6 +84,32 @@ def test_status_follows_a_publisher_through_nginx_rtmp(tmp_path_factory):
 
 def encoder_states(stack, sid):
     return [p["encoder_state"] for p in requests.get(stack.url(f"/streams/{sid}")).json()["pipelines"]]
+
+
+def test_medialive_thumbnails_come_through_the_api(tmp_path_factory):
+    picture = (REPO / "Tests/AWSEmulator/thumbnail.jpg").read_bytes()
+    for stack in emulated_aws_stack(tmp_path_factory):
+        record = requests.post(stack.url("/streams"), json={"name": "pictured"}).json()
+        sid, channel = record["id"], record["live_channel_id"]
+        described = stack.emulator.client("medialive").describe_channel(ChannelId=channel)
+        assert described["EncoderSettings"]["ThumbnailConfiguration"] == {"State": "AUTO"}, "the shipped template turns thumbnails on"
+        assert all(p["thumbnail_url"] is None for p in record["pipelines"]), "MediaLive publishes no picture anywhere"
+        idle = check(requests.get(stack.url(f"/streams/{sid}/thumbnail")))
+        assert idle["code"] == "no_thumbnail"
+
+        requests.post(stack.url(f"/streams/{sid}/start"))
+        for pipeline in (1, 2):
+            shown = eventually(lambda: (lambda r: r if r.status_code == 200 else None)(requests.get(stack.url(f"/streams/{sid}/thumbnail?pipeline={pipeline}"))),
+                               timeout=20, what=f"pipeline {pipeline}'s picture")
+            check(shown)
+            assert shown.headers["Content-Type"] == "image/jpeg" and shown.headers["Cache-Control"] == "no-store"
+            assert shown.content == picture and jpeg_size(shown.content) == (64, 36)
+        assert "medialive:DescribeThumbnails" in stack.emulator.actions()
+        assert check(requests.get(stack.url(f"/streams/{sid}/thumbnail?pipeline=3")))["code"] == "invalid_pipeline"
+
+        requests.post(stack.url(f"/streams/{sid}/stop"))
+        assert check(requests.get(stack.url(f"/streams/{sid}/thumbnail")))["code"] == "no_thumbnail", "a stopped stream has none"
+        assert requests.delete(stack.url(f"/streams/{sid}")).status_code == 200
 
 
 def test_medialive_pipelines_follow_the_channel_state_and_show_its_alerts(tmp_path_factory):

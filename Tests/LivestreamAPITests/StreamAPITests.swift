@@ -26,6 +26,33 @@ struct StreamAPITests {
         result.json?.objectValue?["code"]?.stringValue
     }
 
+    @Test func aThumbnailIsThePicturesBytesOrNoneForAStoppedStream() throws {
+        let api = api()
+        let id = try #require(send(api, "POST", "/streams", #"{"name":"a"}"#).json?.objectValue?["id"]?.stringValue)
+        media.show(Thumbnail(bytes: [0xFF, 0xD8, 0xFF, 0xD9], contentType: "image/jpeg"))
+        let stopped = send(api, "GET", "/streams/\(id)/thumbnail")
+        #expect(stopped.status == 404 && code(stopped) == "no_thumbnail")
+        #expect(!media.calls.contains { $0.operation.hasPrefix("thumbnail") }, "a stopped stream costs the backend no call")
+
+        _ = send(api, "POST", "/streams/\(id)/start")
+        let picture = send(api, "GET", "/streams/\(id)/thumbnail?pipeline=2")
+        #expect(picture.status == 200 && picture.response.body == [0xFF, 0xD8, 0xFF, 0xD9])
+        #expect(picture.response.headers.contains { $0 == ("Content-Type", "image/jpeg") })
+        #expect(picture.response.headers.contains { $0 == ("Cache-Control", "no-store") })
+        #expect(media.calls.last == RecordingMediaPipeline.Call(operation: "thumbnail2", streamId: id))
+        media.show(nil)
+        #expect(code(send(api, "GET", "/streams/\(id)/thumbnail")) == "no_thumbnail")
+        media.fail("thumbnail1")
+        #expect(send(api, "GET", "/streams/\(id)/thumbnail?pipeline=1").status == 502)
+
+        for bad in ["0", "3", "x", ""] {
+            #expect(code(send(api, "GET", "/streams/\(id)/thumbnail?pipeline=\(bad)")) == "invalid_pipeline", "pipeline=\(bad)")
+        }
+        #expect(send(api, "POST", "/streams/\(id)/thumbnail").status == 405)
+        #expect(code(send(api, "GET", "/streams/nope/thumbnail")) == "stream_not_found")
+        #expect(send(self.api(tokens: ["t"]), "GET", "/streams/\(id)/thumbnail").status == 401, "the token applies as on every stream route")
+    }
+
     @Test func routesEveryEndpoint() throws {
         let api = api()
         let created = send(api, "POST", "/streams", #"{"name":"a"}"#)

@@ -22,7 +22,7 @@ final class ScriptedTransport: HTTPTransport {
     }
 }
 
-func services(_ transport: ScriptedTransport) -> MediaServices {
+func services(_ transport: any HTTPTransport) -> MediaServices {
     let endpoints = AWSEndpoints(region: "us-east-1", shared: "http://aws.test")
     let credentials = CredentialChain(providers: [StaticCredentialProvider(accessKeyId: "AKID", secretAccessKey: "secret", sessionToken: nil)])
     func make(_ name: String) -> AWSService {

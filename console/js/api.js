@@ -21,15 +21,14 @@ export class APIError extends Error {
 // The console is served at <prefix>/console/; the API lives at <prefix>/.
 const base = new URL("../", document.baseURI);
 
-/** Calls the API; resolves to the parsed JSON answer, rejects with an APIError. */
-export async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+/** Sends one request to the API with the token; resolves to the Response, rejects when unreachable. */
+async function send(method, path, body, accept) {
+  const headers = { Accept: accept };
   const bearer = token.get();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
   try {
-    response = await fetch(new URL(path.replace(/^\//, ""), base), {
+    return await fetch(new URL(path.replace(/^\//, ""), base), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -38,19 +37,39 @@ export async function api(method, path, body) {
   } catch (error) {
     throw new APIError(0, "unreachable", `The service could not be reached (${error.message}).`);
   }
-  const text = await response.text();
+}
+
+/** The APIError of a failed answer, in the API's words. */
+async function failure(response) {
   let json = null;
   try {
-    json = text ? JSON.parse(text) : null;
+    json = JSON.parse(await response.text());
   } catch {
     json = null;
   }
-  if (!response.ok) {
-    const message = json && typeof json.message === "string" ? json.message : `HTTP ${response.status}`;
-    if (response.status === 401) {
-      throw new APIError(401, "unauthorized", `The API token was refused: ${message}. Enter a valid token above.`);
-    }
-    throw new APIError(response.status, (json && json.code) || `http_${response.status}`, message);
+  const message = json && typeof json.message === "string" ? json.message : `HTTP ${response.status}`;
+  if (response.status === 401) {
+    return new APIError(401, "unauthorized", `The API token was refused: ${message}. Enter a valid token above.`);
   }
-  return json;
+  return new APIError(response.status, (json && json.code) || `http_${response.status}`, message);
+}
+
+/** Calls the API; resolves to the parsed JSON answer, rejects with an APIError. */
+export async function api(method, path, body) {
+  const response = await send(method, path, body, "application/json");
+  if (!response.ok) throw await failure(response);
+  const text = await response.text();
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** GETs a picture from the API (it needs the token, so no <img src> can): a Blob, or null on 404. */
+export async function apiPicture(path) {
+  const response = await send("GET", path, undefined, "image/*");
+  if (response.status === 404) return null;
+  if (!response.ok) throw await failure(response);
+  return response.blob();
 }

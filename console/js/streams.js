@@ -1,10 +1,18 @@
 // The list of streams: state, live badges, thumbnails, a filter, and the form that creates one.
-import { api } from "./api.js";
+import { api, apiPicture } from "./api.js";
 import { every, h, rate, showError, when } from "./dom.js";
 
 /** Badges of what each pipeline does now: publishing since when, at what rate, on air. */
 export function liveBadges(record) {
   const pipelines = record.pipelines || [];
+  if (pipelines.length && pipelines.every((p) => p.publishing === null)) {
+    // The backend cannot tell who publishes (MediaLive without CloudWatch): its channel state and alerts.
+    return pipelines.map((p) => {
+      const alerts = p.alerts || [];
+      return h("span", { class: alerts.length ? "badge alert" : "badge", title: alerts.length ? alerts.join("; ") : undefined },
+        `P${p.pipeline} ${p.encoder_state || "state unknown"}`, alerts.length ? ` · ${alerts.length} alert${alerts.length > 1 ? "s" : ""}` : "");
+    });
+  }
   const publishing = pipelines.filter((p) => p.publishing);
   if (!publishing.length) return [h("span", { class: "badge" }, record.started ? "waiting for an encoder" : "not live")];
   return publishing.map((p) =>
@@ -12,10 +20,35 @@ export function liveBadges(record) {
       `${p.on_air ? "LIVE" : "standby"} P${p.pipeline}`, p.input && p.input.bits_per_second ? ` ${rate(p.input.bits_per_second)}` : ""));
 }
 
-/** The picture of the pipeline viewers see, if the backend makes one. */
+/**
+ * Where the picture of the pipeline viewers see comes from: the backend's published
+ * `thumbnail_url`, or, for a started stream whose backend hands pictures out (MediaLive: no
+ * url, publishing unknown), the API's GET /streams/{id}/thumbnail.
+ */
 function thumbnailOf(record) {
-  const shown = (record.pipelines || []).find((p) => p.on_air && p.thumbnail_url) || (record.pipelines || []).find((p) => p.thumbnail_url);
-  return shown ? `${shown.thumbnail_url}?t=${Math.floor(Date.now() / 5000)}` : null;
+  const pipelines = record.pipelines || [];
+  const shown = pipelines.find((p) => p.on_air && p.thumbnail_url) || pipelines.find((p) => p.thumbnail_url);
+  if (shown) return { url: `${shown.thumbnail_url}?t=${Math.floor(Date.now() / 5000)}` };
+  if (record.started && pipelines.some((p) => p.publishing !== false)) {
+    return { path: `/streams/${encodeURIComponent(record.id)}/thumbnail?pipeline=1` };
+  }
+  return null;
+}
+
+/** Fetches a picture through the API into the element at most every 5 s; hides it while there is none. */
+async function refreshFromAPI(picture, path) {
+  const now = Date.now();
+  if (picture.fetchedAt && now - picture.fetchedAt < 5000) return;
+  picture.fetchedAt = now;
+  try {
+    const blob = await apiPicture(path);
+    if (picture.objectURL) URL.revokeObjectURL(picture.objectURL);
+    picture.objectURL = blob ? URL.createObjectURL(blob) : null;
+    if (picture.objectURL) picture.src = picture.objectURL;
+    picture.hidden = !blob;
+  } catch {
+    picture.hidden = true;
+  }
 }
 
 /**
@@ -23,18 +56,25 @@ function thumbnailOf(record) {
  * every poll would blink, so only its address changes (when the picture is refreshed).
  */
 export function pictureOf(pictures, id, record, alt) {
-  const address = thumbnailOf(record);
-  if (!address) {
+  const source = thumbnailOf(record);
+  if (!source) {
+    const gone = pictures.get(id);
+    if (gone && gone.objectURL) URL.revokeObjectURL(gone.objectURL);
     pictures.delete(id);
     return null;
   }
   let picture = pictures.get(id);
   if (!picture) {
-    picture = h("img", { class: "thumb", alt });
+    picture = h("img", { class: "thumb", alt, hidden: Boolean(source.path) });
     pictures.set(id, picture);
   }
   picture.alt = alt;
-  if (picture.getAttribute("src") !== address) picture.src = address;
+  if (source.url && picture.getAttribute("src") !== source.url) {
+    picture.hidden = false;
+    picture.src = source.url;
+  } else if (source.path) {
+    refreshFromAPI(picture, source.path);
+  }
   return picture;
 }
 

@@ -13,14 +13,19 @@ public final class RecordingMediaPipeline: MediaPipeline {
         }
     }
 
-    private let state = Mutex<(calls: [Call], failing: Set<String>)>(([], []))
+    private let state = Mutex<(calls: [Call], failing: Set<String>, picture: Thumbnail?)>(([], [], nil))
 
     public init() {}
+
+    /// What `thumbnail` answers for every started stream and pipeline from now on.
+    public func show(_ picture: Thumbnail?) {
+        state.withLock { $0.picture = picture }
+    }
 
     /// Calls received so far.
     public var calls: [Call] { state.withLock { $0.calls } }
 
-    /// Makes `operation` ("create", "start", "stop", "delete", "updatePackaging") throw a 502 from now on.
+    /// Makes `operation` ("create", "start", "stop", "delete", "updatePackaging", "thumbnail<pipeline>") throw a 502 from now on.
     public func fail(_ operation: String, _ failing: Bool = true) {
         state.withLock { if failing { $0.failing.insert(operation) } else { $0.failing.remove(operation) } }
     }
@@ -57,5 +62,10 @@ public final class RecordingMediaPipeline: MediaPipeline {
 
     public func delete(_ record: StreamRecord) throws {
         try self.record("delete", record.id)
+    }
+
+    public func thumbnail(of record: StreamRecord, pipeline: Int) throws -> Thumbnail? {
+        try self.record("thumbnail\(pipeline)", record.id)
+        return state.withLock { $0.picture }
     }
 }

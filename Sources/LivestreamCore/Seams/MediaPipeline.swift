@@ -42,12 +42,18 @@ public protocol MediaPipeline: Sendable {
     /// Must be cheap (it is on the read path): a backend reads its figures at most every few
     /// seconds. Streams it cannot tell about are left out.
     func liveStatus(of records: [StreamRecord]) -> [String: [PipelineStatus]]
+
+    /// The current picture of pipeline 1 or 2 of a started stream, for backends that hand pictures
+    /// out instead of publishing them at `PipelineStatus.thumbnailURL`; nil when there is none now.
+    /// Called on client reads: a backend keeps an answer for a few seconds rather than ask again.
+    func thumbnail(of record: StreamRecord, pipeline: Int) throws -> Thumbnail?
 }
 
 extension MediaPipeline {
     public func created(_ record: StreamRecord) {}
     public func checkReady() throws {}
     public func liveStatus(of records: [StreamRecord]) -> [String: [PipelineStatus]] { [:] }
+    public func thumbnail(of record: StreamRecord, pipeline: Int) throws -> Thumbnail? { nil }
     public var internalEndpoints: [InternalEndpoint] { [] }
     public var maintenance: (any MaintenanceWork)? { nil }
 }
