@@ -83,6 +83,17 @@ def unnamed_controls(page):
             if not n.get("ignored") and n.get("role", {}).get("value") in CONTROL_ROLES and not n.get("name", {}).get("value", "").strip()]
 
 
+def assert_fits_a_phone(page, screenshot):
+    """At 390 px (a phone held upright) no element runs off the right edge."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    page.screenshot(path=screenshot, full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert wide == [], f"wider than a phone: {wide[:8]}"
+
+
 def clock(seconds):
     """The console's m:ss.s."""
     minutes = int(seconds // 60)
@@ -254,13 +265,7 @@ def test_an_operators_day(stack, page, shots):
     page.screenshot(path=shots / "04-session-clip.png", full_page=True)
 
     # At phone width nothing runs off the side.
-    page.set_viewport_size({"width": 390, "height": 844})
-    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-        .map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
-    assert wide == [], f"wider than a phone: {wide[:8]}"
-    page.screenshot(path=shots / "05-phone.png", full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    assert_fits_a_phone(page, shots / "05-phone.png")
 
     assert unnamed_controls(page) == []
     assert TOKEN not in page.url and key not in page.url
@@ -287,10 +292,11 @@ def test_hostile_names_render_as_text(stack, page, shots):
         assert page.locator("img[src=x]").count() == 0 and page.locator("main b").count() == 0
         page.fill("#filter", "onerror")
         expect(page.locator("tbody tr")).to_have_count(1)
+        assert_fits_a_phone(page, shots / "06-phone-list.png")
         link.click()
         expect(page.get_by_role("heading", name=HOSTILE, exact=True)).to_be_visible()
         expect(page.get_by_text("<b>bold</b>", exact=True)).to_be_visible()
-        page.screenshot(path=shots / "06-hostile-name.png")
+        page.screenshot(path=shots / "06-hostile-name-page.png")
         assert page.locator("img[src=x]").count() == 0
         assert page.dialogs == [] and page.problems == [], "no alert ran, nothing refused"
         assert unnamed_controls(page) == []
