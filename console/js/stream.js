@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { every, h, showError, when } from "./dom.js";
 import { sessionsSection } from "./sessions.js";
-import { liveBadges, pictureOf } from "./streams.js";
+import { forgetPictures, liveBadges, pictureOf } from "./streams.js";
 
 /** `rtmp://host:port/app/<key>` as the server URL an encoder asks for and the stream key. */
 function ingest(url) {
@@ -151,5 +151,6 @@ export async function streamView(view, id) {
     stopRecord();
     stopEvents();
     stopSessions();
+    forgetPictures(pictures);
   };
 }

@@ -78,6 +78,12 @@ export function pictureOf(pictures, id, record, alt) {
   return picture;
 }
 
+/** Lets go of the pictures fetched through the API (when a view is left). */
+export function forgetPictures(pictures) {
+  for (const picture of pictures.values()) if (picture.objectURL) URL.revokeObjectURL(picture.objectURL);
+  pictures.clear();
+}
+
 export async function streamsView(view) {
   const filter = h("input", { id: "filter", type: "search", placeholder: "Filter by name", "aria-label": "Filter streams by name" });
   const rows = h("tbody");
@@ -89,14 +95,13 @@ export async function streamsView(view) {
     rows.replaceChildren(...streams
       .filter((s) => !wanted || String(s.name).toLowerCase().includes(wanted))
       .sort((a, b) => String(a.name).localeCompare(String(b.name)))
-      .map((s) => {
-        return h("tr", { "data-id": s.id },
+      .map((s) =>
+        h("tr", { "data-id": s.id },
           h("td", { class: "thumb" }, pictureOf(pictures, s.id, s, `Picture of ${s.name}`) || ""),
           h("td", { class: "name" }, h("a", { href: `#/streams/${encodeURIComponent(s.id)}` }, s.name || "(no name)"),
             h("div", { class: "muted" }, s.description || "")),
           h("td", {}, h("span", { class: "badge" }, s.state)),
-          h("td", {}, liveBadges(s)));
-      }));
+          h("td", {}, liveBadges(s)))));
   };
   filter.addEventListener("input", render);
 
@@ -128,7 +133,7 @@ export async function streamsView(view) {
     h("section", {}, h("div", { class: "row" }, filter),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", { class: "thumb" }, "Picture"), h("th", {}, "Name"), h("th", {}, "State"), h("th", {}, "Live"))), rows)));
 
-  return every(5000, async () => {
+  const stop = every(5000, async () => {
     try {
       streams = await api("GET", "/streams");
       render();
@@ -136,4 +141,8 @@ export async function streamsView(view) {
       showError(error);
     }
   });
+  return () => {
+    stop();
+    forgetPictures(pictures);
+  };
 }
