@@ -99,6 +99,8 @@ class Stack:
         if workers:
             self.env["LIVESTREAM_SERVER_WORKERS"] = str(workers)
         self.env.update(extra_env or {})
+        # The API under a path prefix (server.api_prefix), as nginx's snippets mount it.
+        self.prefix = self.env.get("LIVESTREAM_SERVER_API_PREFIX", "")
         self.binary = binary
         self.service = None
         self.nginx = None
@@ -106,7 +108,7 @@ class Stack:
     def render_nginx(self):
         env = dict(os.environ, HTTP_PORT=str(self.http_port), INTERNAL_PORT=str(self.internal_port),
                    RTMP_PORT=str(self.rtmp_port), SOCKET=str(self.socket), ARCHIVE_DIR=str(self.archive_dir),
-                   INTERNAL_TOKEN=self.internal_token)
+                   INTERNAL_TOKEN=self.internal_token, API_PREFIX=self.prefix)
         subprocess.run([str(REPO / "nginx" / "render.sh"), str(self.run_dir)], env=env, check=True, capture_output=True)
 
     def start(self, detached_nginx=False):
@@ -167,7 +169,7 @@ class Stack:
         deadline = time.time() + 20
         while time.time() < deadline:
             try:
-                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.base + self.prefix + "/healthz", timeout=1).status_code == 200:
                     return
             except requests.RequestException:
                 pass

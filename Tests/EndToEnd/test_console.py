@@ -331,6 +331,25 @@ def test_a_medialive_picture_is_fetched_with_the_token(tmp_path_factory, browser
         assert requests.delete(aws.url(f"/streams/{sid}"), headers=auth()).status_code == 200
 
 
+def test_the_console_calls_the_api_under_its_prefix(tmp_path_factory, browser):
+    """With server.api_prefix the console lives at <prefix>/console/ and finds the API at <prefix>/."""
+    prefixed = start_stack(tmp_path_factory, livestream_server_api_prefix="/api")
+    context = browser.new_context()
+    try:
+        assert requests.get(prefixed.url("/api/console"), allow_redirects=False).headers["Location"] == "/api/console/"
+        page = context.new_page()
+        page.goto(prefixed.url("/api/console/"))
+        expect(page.get_by_role("heading", name="Streams")).to_be_visible()
+        page.fill("#new-name", "Under a prefix")
+        page.get_by_role("button", name="Create stream", exact=True).click()
+        expect(page.get_by_role("heading", name="Under a prefix")).to_be_visible()
+        assert [s["name"] for s in requests.get(prefixed.url("/api/streams")).json()] == ["Under a prefix"]
+        assert requests.get(prefixed.url("/console/")).status_code == 404, "nothing at the unprefixed path"
+    finally:
+        context.close()
+        assert prefixed.stop()[0] == 0
+
+
 def test_api_errors_show_the_apis_words(stack, page):
     page.goto(stack.url("/console/#/streams/no-such-stream"))
     use_token(page, TOKEN)
