@@ -134,9 +134,10 @@ enum NginxConfig {
         }
         func origin(_ key: String) throws(ConfigurationError) {
             guard let url = config.string(key), !url.isEmpty else { return }
+            let parts = URLComponents(string: url)
             // A path alone is this site's: 'self'.
-            if let parts = URLComponents(string: url), parts.scheme == nil, parts.host == nil, url.hasPrefix("/") { return }
-            guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            if let parts, parts.scheme == nil, parts.host == nil, url.hasPrefix("/") { return }
+            guard let parts, let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
                 let host = parts.host, isPlainHost(host)
             else { throw ConfigurationError("\(key) must be an http or https URL with a plain host name for the console's security policy (is '\(url)')") }
             add("\(scheme)://\(host.contains(":") ? "[\(host)]" : host)" + (parts.port.map { ":\($0)" } ?? ""))
@@ -178,20 +179,20 @@ enum NginxConfig {
     /// `share/livestreamd/console` beside an installed binary (`bin/`), or `console/` of the
     /// source tree a development build lives in.
     static func defaultConsole(executable: String) -> String? {
-        installedOrSourceFile(executable: executable, installed: "share/livestreamd/console/index.html", source: "console/index.html", executable: false)
+        installedOrSourceFile(executable: executable, installed: "share/livestreamd/console/index.html", source: "console/index.html", mustRun: false)
             .map { ($0 as NSString).deletingLastPathComponent }
     }
 
     /// `lib/livestreamd/archiver.sh` beside an installed binary (`bin/`), or `nginx/archiver.sh`
     /// of the source tree a development build lives in.
     static func defaultArchiver(executable: String) -> String? {
-        installedOrSourceFile(executable: executable, installed: "lib/livestreamd/archiver.sh", source: "nginx/archiver.sh", executable: true)
+        installedOrSourceFile(executable: executable, installed: "lib/livestreamd/archiver.sh", source: "nginx/archiver.sh", mustRun: true)
     }
 
     /// `installed` below the binary's prefix, else `source` in a folder above the binary.
-    private static func installedOrSourceFile(executable: String, installed: String, source: String, executable needsExecutable: Bool) -> String? {
+    private static func installedOrSourceFile(executable: String, installed: String, source: String, mustRun: Bool) -> String? {
         let found = { (path: String) in
-            needsExecutable ? FileManager.default.isExecutableFile(atPath: path) : FileManager.default.isReadableFile(atPath: path)
+            mustRun ? FileManager.default.isExecutableFile(atPath: path) : FileManager.default.isReadableFile(atPath: path)
         }
         let binary = URL(fileURLWithPath: executable).resolvingSymlinksInPath()
         let prefixed = binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(installed).path
