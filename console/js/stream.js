@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { every, h, showError, when } from "./dom.js";
 import { sessionsSection } from "./sessions.js";
-import { forgetPictures, liveBadges, pictureOf } from "./streams.js";
+import { forgetPictures, liveBadges, mayBeOnAir, pictureOf } from "./streams.js";
 
 /** `rtmp://host:port/app/<key>` as the server URL an encoder asks for and the stream key. */
 function ingest(url) {
@@ -88,9 +88,9 @@ export async function streamView(view, id) {
         ? h("button", { type: "button", onclick: () => act("DELETE", "/live") }, "CDN off")
         : h("button", { type: "button", onclick: () => act("POST", "/live") }, "CDN on"),
       h("button", { type: "button", class: "danger", onclick: () => act("DELETE", "", `Delete the stream "${record.name}"? Its channel and keys go; its archive stays.`) }, "Delete stream"));
-    const publishing = (record.pipelines || []).some((p) => p.publishing);
-    if (record.started && publishing && !player) {
-      // Made once an encoder publishes (before, the playlist is missing); a load error is retried, as a live playlist appears late.
+    if (mayBeOnAir(record) && !player) {
+      // Made once an encoder publishes, or at start where the backend cannot tell (before, the playlist
+      // is missing); a load error is retried, as a live playlist appears late.
       player = h("video", { id: "player", controls: true, muted: true, autoplay: true, playsinline: true, "aria-label": "Live player" });
       player.addEventListener("error", () => {
         const failed = player;

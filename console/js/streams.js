@@ -20,6 +20,11 @@ export function liveBadges(record) {
       `${p.on_air ? "LIVE" : "standby"} P${p.pipeline}`, p.input && p.input.bits_per_second ? ` ${rate(p.input.bits_per_second)}` : ""));
 }
 
+/** Whether a started stream may be on air: an encoder publishes, or the backend cannot tell (MediaLive). */
+export function mayBeOnAir(record) {
+  return Boolean(record.started) && (record.pipelines || []).some((p) => p.publishing !== false);
+}
+
 /**
  * Where the picture of the pipeline viewers see comes from: the backend's published
  * `thumbnail_url`, or, for a started stream whose backend hands pictures out (MediaLive: no
@@ -29,7 +34,7 @@ function thumbnailOf(record) {
   const pipelines = record.pipelines || [];
   const shown = pipelines.find((p) => p.on_air && p.thumbnail_url) || pipelines.find((p) => p.thumbnail_url);
   if (shown) return { url: `${shown.thumbnail_url}?t=${Math.floor(Date.now() / 5000)}` };
-  if (record.started && pipelines.some((p) => p.publishing !== false)) {
+  if (mayBeOnAir(record)) {
     return { path: `/streams/${encodeURIComponent(record.id)}/thumbnail?pipeline=1` };
   }
   return null;
